@@ -1,0 +1,39 @@
+# The course's commands. Each one creates the virtual environment first if it is missing.
+#   make course      run every notebook headless; executed copies, HTML and a summary go to build/
+#   make test        unit tests + every notebook in notebooks/, solutions/, exercises/ under nbval
+#   make lab         open JupyterLab on the notebooks
+#   make exercises   regenerate exercises/ from solutions/
+#   make bench       training and generation speed benchmarks
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Notebook kernels are started with the environment's own python.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: setup course test lab exercises bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+course: $(STAMP)
+	$(PY) tools/run_course.py --out build
+
+test: $(STAMP)
+	$(PY) -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env
+
+lab: $(STAMP)
+	$(PY) -m jupyter lab notebooks
+
+exercises: $(STAMP)
+	$(PY) tools/make_exercises.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build .pytest_cache
