@@ -1,0 +1,16 @@
+"""minigpt: a tiny, readable GPT library, from GPT-1 pretraining to ChatGPT-style RLHF, on a laptop CPU."""
+from .checkpoint import load_checkpoint, load_model, save_checkpoint
+from .data import LMData, load_text
+from .device import pick_device
+from .model import GPT, GPTConfig, KVCache, causal_attention, sample_next_token
+from .report import report
+from .tokenizers import BPETokenizer, CharTokenizer, load_tokenizer
+from .training import Trainer, TrainConfig, learning_rate_at, lm_loss, make_optimizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BPETokenizer", "CharTokenizer", "GPT", "GPTConfig", "KVCache", "LMData", "TrainConfig", "Trainer",
+    "causal_attention", "learning_rate_at", "lm_loss", "load_checkpoint", "load_model", "load_text",
+    "load_tokenizer", "make_optimizer", "pick_device", "report", "sample_next_token", "save_checkpoint",
+]

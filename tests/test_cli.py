@@ -1,0 +1,70 @@
+"""The command line, end to end on a small local text file."""
+import subprocess
+import sys
+
+import pytest
+
+from minigpt.cli import main
+
+TEXT = "the cat sat on the mat. the dog sat on the log. a bird sang in the tree.\n" * 60
+
+
+@pytest.fixture
+def text_file(tmp_path):
+    path = tmp_path / "input.txt"
+    path.write_text(TEXT)
+    return path
+
+
+def small_run(text_file, out, *extra):
+    return ["train", "--text", str(text_file), "--out", str(out), "--block-size", "32", "--n-layer", "2",
+            "--n-head", "2", "--n-embd", "32", "--max-iters", "40", "--eval-interval", "20", "--eval-iters", "2",
+            "--warmup-iters", "5", "--no-progress", *extra]
+
+
+def test_train_then_sample_end_to_end(text_file, tmp_path):
+    out = tmp_path / "run"
+    trained = subprocess.run([sys.executable, "-m", "minigpt", *small_run(text_file, out)],
+                             capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr
+    assert "step    20: train loss" in trained.stdout and "val loss" in trained.stdout
+    assert "trained to step 40 in" in trained.stdout
+    sampled = subprocess.run([sys.executable, "-m", "minigpt", "sample", "--checkpoint", str(out), "--prompt", "the ",
+                              "--max-new-tokens", "30"], capture_output=True, text=True, timeout=300)
+    assert sampled.returncode == 0, sampled.stderr
+    assert sampled.stdout.startswith("the ") and len(sampled.stdout.strip()) >= 30
+
+
+def test_bpe_tokenizer_and_resume(text_file, tmp_path, capsys):
+    out = tmp_path / "bpe"
+    assert main(small_run(text_file, out, "--tokenizer", "bpe", "--vocab-size", "280")) == 0
+    assert (out / "vocab.json").exists() and (out / "merges.txt").exists()
+    assert main(small_run(text_file, out, "--resume", "--max-iters", "60")) == 0
+    printed = capsys.readouterr().out
+    assert "resuming from step 40" in printed and "trained to step 60" in printed
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty"),
+    ("abc", "one example needs block_size + 1"),
+])
+def test_bad_training_text_gets_a_clear_error(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_text(content)
+    assert main(small_run(path, tmp_path / "run")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_a_character_the_tokenizer_never_saw_gets_a_clear_error(text_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(small_run(text_file, out, "--max-iters", "2")) == 0
+    capsys.readouterr()
+    assert main(["sample", "--checkpoint", str(out), "--prompt", "Zebra"]) == 2
+    err = capsys.readouterr().err
+    assert "'Z'" in err and "not in this tokenizer's vocabulary" in err
+
+
+def test_sampling_a_missing_checkpoint_gets_a_clear_error(tmp_path, capsys):
+    assert main(["sample", "--checkpoint", str(tmp_path / "nowhere"), "--prompt", "a"]) == 2
+    assert "error:" in capsys.readouterr().err
