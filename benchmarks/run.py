@@ -1,0 +1,106 @@
+"""Speed of the library on this machine, in one table (run with `make bench`).
+
+1. Training throughput on nanoGPT's CPU configuration (4 layers, 4 heads, 128 dims, block 64, batch 12,
+   vocabulary 65): milliseconds per Trainer step, tokens per second, and the model-FLOPs rate as a fraction
+   of a large fp32 matmul's rate measured in the same run at the same thread count. Model FLOPs per token
+   are 6N + 12 * n_layer * n_embd * block_size (forward and backward, as in the PaLM paper's appendix B).
+2. Generation: 500 new tokens from a one-token prompt with a block-256 model of the same shape, with the
+   KV cache and with full recomputation of the context at every step.
+
+Timings are medians over repeats; ratios compare numbers measured in the same run.
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+from minigpt import GPT, GPTConfig, LMData, Trainer, TrainConfig
+
+NANOGPT_CPU = dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)
+BATCH_SIZE = 12
+
+
+def matmul_gflops(n=2048, repeats=10):
+    """The rate of a large fp32 matmul: what the cores can do when the work is easy to keep busy."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def training_step_seconds(iters=60, warmup=10):
+    torch.manual_seed(0)
+    config = GPTConfig(**NANOGPT_CPU)
+    model = GPT(config)
+    tokens = torch.randint(0, config.vocab_size, (200_000,), generator=torch.Generator().manual_seed(0))
+    data = LMData(tokens, config.block_size, BATCH_SIZE)
+    trainer = Trainer(model, data, TrainConfig(max_iters=warmup + iters, warmup_iters=10, progress=False))
+    times = []
+    for i in range(warmup + iters):
+        start = time.perf_counter()
+        trainer.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times), model
+
+
+def model_flops_per_iter(model):
+    c = model.config
+    per_token = 6 * model.num_params() + 12 * c.n_layer * c.n_embd * c.block_size
+    return per_token * c.block_size * BATCH_SIZE
+
+
+def generation_seconds(use_cache, new_tokens=500, repeats=3):
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(**{**NANOGPT_CPU, "block_size": 256})).eval()
+    prompt = torch.zeros(1, 1, dtype=torch.long)
+    model.generate(prompt, 20, use_cache=use_cache)  # warm up
+    times = []
+    for seed in range(repeats):
+        start = time.perf_counter()
+        model.generate(prompt, new_tokens, temperature=1.0, use_cache=use_cache,
+                       generator=torch.Generator().manual_seed(seed))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="*", default=None,
+                        help="CPU thread counts to measure training at (default: torch's default, then 1)")
+    args = parser.parse_args(argv)
+    default_threads = torch.get_num_threads()
+    thread_counts = args.threads or sorted({default_threads, 1}, reverse=True)
+
+    rows = []
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        matmul_before = matmul_gflops()
+        step, model = training_step_seconds()
+        matmul = (matmul_before + matmul_gflops()) / 2  # measured around the training run
+        model_gflops = model_flops_per_iter(model) / step / 1e9
+        rows.append((f"training, {threads} thread(s)", f"{step * 1e3:.1f} ms/iter",
+                     f"{BATCH_SIZE * NANOGPT_CPU['block_size'] / step:,.0f} tokens/s",
+                     f"{model_gflops:.0f} GFLOP/s = {model_gflops / matmul:.2f} x matmul ({matmul:.0f} GFLOP/s)"))
+    torch.set_num_threads(default_threads)
+
+    cached, full = generation_seconds(True), generation_seconds(False)
+    rows.append((f"generation, KV cache, {default_threads} thread(s)", f"{cached:.2f} s / 500 tokens",
+                 f"{500 / cached:,.0f} tokens/s", ""))
+    rows.append(("generation, full recompute", f"{full:.2f} s / 500 tokens", f"{500 / full:,.0f} tokens/s",
+                 f"KV cache is {full / cached:.1f}x faster"))
+
+    print(f"torch {torch.__version__}, {default_threads} default threads; "
+          f"nanoGPT CPU config {NANOGPT_CPU}, batch {BATCH_SIZE}")
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The course runner executes notebooks headless and collects the figures they report."""
+import importlib.util
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("run_course", ROOT / "tools" / "run_course.py")
+run_course = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(run_course)
+
+
+def write_notebook(path, *sources):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_runner_writes_executed_copies_html_and_a_summary_with_key_figures(tmp_path, capsys):
+    good, bad = tmp_path / "01_good.ipynb", tmp_path / "02_bad.ipynb"
+    write_notebook(good, "import minigpt", "minigpt.report(val_loss=1.25, accuracy=0.5)", "minigpt.report(n=3)")
+    write_notebook(bad, "assert 1 + 1 == 3, 'arithmetic is broken'")
+    out = tmp_path / "build"
+    status = run_course.main([str(good), str(bad), "--out", str(out), "--timeout", "120"])
+    printed = capsys.readouterr().out
+    assert status == 1  # one notebook failed
+    assert "val_loss=1.25, accuracy=0.5, n=3" in printed
+    assert "FAILED" in printed and "arithmetic is broken" in printed
+    assert (out / "notebooks" / "01_good.ipynb").exists() and (out / "html" / "01_good.html").exists()
+    assert "01_good.ipynb" in (out / "summary.txt").read_text()
