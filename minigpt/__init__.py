@@ -2,7 +2,7 @@
 from .checkpoint import load_checkpoint, load_model, save_checkpoint
 from .data import LMData, load_text
 from .device import pick_device
-from .model import GPT, GPTConfig, KVCache, causal_attention, sample_next_token
+from .model import GPT, GPTConfig, KVCache, attention_maps, causal_attention, sample_next_token
 from .report import report
 from .tokenizers import BPETokenizer, CharTokenizer, load_tokenizer
 from .training import Trainer, TrainConfig, learning_rate_at, lm_loss, make_optimizer
@@ -10,7 +10,7 @@ from .training import Trainer, TrainConfig, learning_rate_at, lm_loss, make_opti
 __version__ = "0.1.0"
 
 __all__ = [
-    "BPETokenizer", "CharTokenizer", "GPT", "GPTConfig", "KVCache", "LMData", "TrainConfig", "Trainer",
+    "BPETokenizer", "CharTokenizer", "GPT", "GPTConfig", "KVCache", "LMData", "attention_maps", "TrainConfig", "Trainer",
     "causal_attention", "learning_rate_at", "lm_loss", "load_checkpoint", "load_model", "load_text",
     "load_tokenizer", "make_optimizer", "pick_device", "report", "sample_next_token", "save_checkpoint",
 ]

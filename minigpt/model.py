@@ -75,12 +75,16 @@ def causal_attention(q, k, v):
     q, k, v: (B, nh, T, hs) -> (B, nh, T, hs)
     The model computes the same thing with the fused ``F.scaled_dot_product_attention``.
     """
+    return causal_attention_weights(q, k) @ v  # (B, nh, T, T) @ (B, nh, T, hs) -> (B, nh, T, hs)
+
+
+def causal_attention_weights(q, k):
+    """softmax(Q K^T / sqrt(d_k) + M): (B, nh, T, hs) queries and keys -> (B, nh, T, T) weights."""
     T, hs = q.size(-2), q.size(-1)
     scores = q @ k.transpose(-2, -1) / math.sqrt(hs)  # (B, nh, T, hs) @ (B, nh, hs, T) -> (B, nh, T, T)
     mask = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
     scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)  # each row (a query) sums to 1 over the keys
-    return weights @ v  # (B, nh, T, T) @ (B, nh, T, hs) -> (B, nh, T, hs)
+    return torch.softmax(scores, dim=-1)  # each row (a query) sums to 1 over the keys
 
 
 class KVCache:
@@ -109,10 +113,15 @@ class CausalSelfAttention(nn.Module):
         self.c_proj.residual_projection = True  # gets GPT-2's scaled init
         self.dropout = config.dropout
 
-    def forward(self, x, cache=None, layer=0):
+    def qkv(self, x):
+        """(B, T, C) -> queries, keys, values, each (B, nh, T, hs)."""
         B, T, C = x.size()
         qkv = self.c_attn(x).view(B, T, 3, self.n_head, C // self.n_head)  # (B, T, 3C) -> (B, T, 3, nh, hs)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # -> 3 x (B, nh, T, hs)
+        return qkv.permute(2, 0, 3, 1, 4).unbind(0)  # -> 3 x (B, nh, T, hs)
+
+    def forward(self, x, cache=None, layer=0):
+        B, T, C = x.size()
+        q, k, v = self.qkv(x)
         past = 0
         if cache is not None:  # write this step's keys/values after the cached ones, attend to all of them
             past = cache.length
@@ -318,3 +327,25 @@ def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
     probs = torch.softmax(logits, dim=-1)
     return torch.multinomial(probs, num_samples=1, generator=generator)
+
+
+@torch.no_grad()
+def attention_maps(model, idx):
+    """Every layer's attention weights for idx (B, T): a list with one (B, nh, T, T) tensor per layer.
+
+    The model's fused attention kernel never materialises the weights, so each attention layer's
+    input is captured with a forward hook and its weights recomputed with causal_attention_weights.
+    """
+    inputs = []
+    hooks = [block.attn.register_forward_pre_hook(lambda module, args: inputs.append(args[0]))
+             for block in model.transformer.h]
+    try:
+        model(idx)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    maps = []
+    for block, x in zip(model.transformer.h, inputs):
+        q, k, _ = block.attn.qkv(x)
+        maps.append(causal_attention_weights(q, k))
+    return maps

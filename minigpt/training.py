@@ -158,7 +158,7 @@ class Trainer:
     def state_dict(self):
         return {
             "format": "minigpt-checkpoint-1",
-            "model_config": self.model.config.to_dict(),
+            "model_config": self.model.config.to_dict(),  # for a wrapper (classifier, reward model): its GPT's
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "train_config": asdict(self.config),

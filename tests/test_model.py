@@ -142,3 +142,24 @@ def test_sampling_filters():
     assert draws == {0, 1, 2, 3}
     with pytest.raises(ValueError, match="temperature"):
         sample_next_token(logits, temperature=-1)
+
+
+def test_attention_maps_are_causal_and_reproduce_each_layers_output():
+    from minigpt.model import attention_maps
+
+    model = tiny()
+    idx = torch.randint(0, 50, (2, 12))
+    maps = attention_maps(model, idx)
+    assert len(maps) == 2 and maps[0].shape == (2, 4, 12, 12)
+    for weights in maps:
+        torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 12))
+        assert torch.all(weights.triu(diagonal=1) == 0)
+    # the weights times the values, through c_proj, give what the layer computed
+    outputs = []
+    model.transformer.h[1].attn.register_forward_hook(lambda m, args, out: outputs.append((args[0], out)))
+    model(idx)
+    x, out = outputs[0]
+    attn = model.transformer.h[1].attn
+    _, _, v = attn.qkv(x)
+    y = (maps[1] @ v).transpose(1, 2).reshape(2, 12, 32)
+    torch.testing.assert_close(attn.c_proj(y), out, atol=1e-5, rtol=1e-5)
