@@ -1,0 +1,95 @@
+"""Lex lines: sequences whose mapping only the context defines, where in-context learning can emerge.
+
+A lex line pairs made-up keys with ordinary words, and every line draws a FRESH random mapping:
+
+    lex: bim -> red, taf -> cold, bim -> red, wop -> owl, taf -> cold
+
+Inside a line a key always maps to the same word, so the word after the second "bim ->" can be
+predicted only by finding the first "bim -> red" earlier in the line and copying it (what an
+induction head does). The first time a key appears its word is a guess, by construction.
+"""
+import random
+
+from .grammar import LEX_PREFIX, all_templates
+from .world import World
+
+LEX_VALUES = ("red", "blue", "green", "yellow", "white", "black", "pink", "grey", "hot", "cold", "big",
+              "small", "fast", "slow", "happy", "sad", "old", "young", "dog", "cat", "fox", "owl", "bee",
+              "cow", "hat", "cup", "box", "key", "sun", "tree")
+CONSONANTS = "bdfgklmnprstvwz"
+VOWELS = "aeiou"
+# Short english words a key should not look like, although TinyWorld never uses them.
+COMMON_WORDS = frozenset(
+    "bad bag bed big bit bob bud bug bun bus but dad did dig dim din dog don dot dug fan fat fed fig fin fit fun "
+    "gap gas get god got gum gun gut kid kin kit lab lad lap led leg let lid lip lit log lot mad man map mat men "
+    "met mid mob mom mop mud mug nap net nod not nut pad pan pat peg pen pet pig pin pit pod pop pot pub pun pup "
+    "rag ram ran rat red rib rid rim rip rob rod rot rub rug run sad sat set sip sit sob sum sun tab tag tan tap "
+    "ten tin tip ton top tub vat vet wag was web wed wet wig win wit won zip bat bet bid dab fib gig kip lob nib "
+    "rug sag tug vow wok zap zit zen".split()
+)
+
+
+def _taken_words(world):
+    """Words that already mean something in TinyWorld (keys must not collide with them)."""
+    words = set(world.words()) | set(LEX_VALUES)
+    for template in all_templates():
+        for word in template.replace("{", " ").replace("}", " ").split():
+            words.add(word.strip(".,?:;'"))
+    return words
+
+
+def nonsense_keys(world=None):
+    """All three-letter made-up keys (consonant-vowel-consonant) that are not words of the world."""
+    taken = _taken_words(world or World())
+    keys = [c1 + v + c2 for c1 in CONSONANTS for v in VOWELS for c2 in CONSONANTS]
+    return tuple(k for k in keys if k not in taken and k not in COMMON_WORDS)
+
+
+def fresh_mapping(rng, keys, n_keys):
+    """n_keys distinct keys, each paired with a distinct word of LEX_VALUES."""
+    chosen = rng.sample(keys, n_keys)
+    values = rng.sample(LEX_VALUES, n_keys)
+    return dict(zip(chosen, values))
+
+
+def format_pairs(pairs):
+    return ", ".join(f"{key} -> {value}" for key, value in pairs)
+
+
+def lex_line(rng, keys, n_keys=None, n_pairs=None):
+    """One corpus line: a fresh mapping of 2-5 keys, shown as 5-12 pairs with the keys repeating."""
+    n_keys = n_keys or rng.randint(2, 5)
+    n_pairs = n_pairs or rng.randint(max(5, n_keys + 1), 12)
+    mapping = fresh_mapping(rng, keys, n_keys)
+    order = list(mapping)
+    rng.shuffle(order)  # every key appears once early on, then keys repeat at random
+    shown = order[: rng.randint(1, n_keys)]
+    sequence = shown + [rng.choice(order) for _ in range(n_pairs - len(shown))]
+    return LEX_PREFIX + format_pairs((key, mapping[key]) for key in sequence)
+
+
+def context_mapping_task(seed=0, n_pairs=4, n_keys=4, n_examples=200):
+    """Examples of the lex format with `n_pairs` demonstrations of a fresh mapping, then a query.
+
+    prompt "lex: bim -> red, taf -> cold, bim ->", answer " red", choices the n_keys words of the
+    mapping (shuffled). With n_pairs = 0 the prompt is "lex: bim ->" and nothing says which word
+    is right: accuracy is 1/n_keys by construction. With n_pairs >= 1 the queried key is always one
+    that the demonstrations showed, so a model that copies from its context is right.
+    """
+    from .tasks import Example  # tasks.py imports this module
+
+    if n_keys < 4:
+        raise ValueError(f"n_keys={n_keys}: the choices are the mapping's words, and an evaluation needs at least 4")
+    rng = random.Random(f"context-mapping:{seed}:{n_pairs}:{n_keys}")
+    keys = nonsense_keys()
+    examples = []
+    for _ in range(n_examples):
+        mapping = fresh_mapping(rng, keys, n_keys)
+        shown = [rng.choice(list(mapping)) for _ in range(n_pairs)]
+        query = rng.choice(shown) if shown else rng.choice(list(mapping))
+        demonstrations = format_pairs((key, mapping[key]) for key in shown)
+        prompt = LEX_PREFIX + (demonstrations + ", " if demonstrations else "") + query + " ->"
+        choices = [" " + value for value in mapping.values()]
+        rng.shuffle(choices)
+        examples.append(Example(prompt, " " + mapping[query], tuple(choices)))
+    return tuple(examples)

@@ -1,0 +1,158 @@
+"""The tasks hidden in TinyWorld's text, as prompts with answers and choices, and a labelled dataset.
+
+tasks(seed) -> {name: Task} for opposites, plurals, categories, colours, arithmetic, translation, qa.
+A Task asks in the first form of its grammar list ("the opposite of hot is" -> " cold"); its
+`examples` occur in the training text, its `heldout` items never do in any of the task's forms.
+Every Example has 4 choices (the answer and 3 wrong answers of the same kind), so chance is 25%.
+category_classification(seed) is the labelled dataset of GPT-1's fine-tuning step.
+"""
+import random
+from dataclasses import dataclass
+
+from . import grammar as g
+from .facts import fact_forms, fact_items, fact_line, qa_answer
+from .world import World, article, plural
+
+N_DISTRACTORS = 3
+
+
+@dataclass(frozen=True)
+class Example:
+    """prompt: the text a model continues; answer: the right continuation; choices: candidates incl. answer."""
+
+    prompt: str
+    answer: str
+    choices: tuple
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task as text: a description (an instruction), a demonstration template and two sets of examples."""
+
+    name: str
+    description: str
+    template: str  # formats one demonstration: template.format(prompt=..., answer=...)
+    examples: tuple  # items that occur in the training text (use them as demonstrations)
+    heldout: tuple  # items that never occur in the task's forms (evaluate on them)
+
+    def demonstration(self, example):
+        """One solved example as a line of text: 'the opposite of hot is cold.'"""
+        return self.template.format(prompt=example.prompt, answer=example.answer)
+
+    def few_shot_prompt(self, query, shots=(), with_description=False):
+        """Demonstration lines, then the query's prompt, joined by newlines (optionally after the description)."""
+        lines = ([self.description] if with_description else []) + [self.demonstration(s) for s in shots]
+        return "\n".join(lines + [query.prompt])
+
+
+def answer_text(world, task, item):
+    """The words that complete a task's prompt for one item (without the leading space)."""
+    if task == "opposites":
+        return item[1]
+    if task == "plurals":
+        return plural(item)
+    if task == "categories":
+        return world.animals[item]
+    if task == "colours":
+        return world.colour_of[item]
+    if task == "arithmetic":
+        return world.numbers[sum(item)]
+    if task == "translation":
+        return world.lexicon[item]
+    person = world.person(item[0])
+    return ("in the " if item[1] == "home" else "") + qa_answer(person, item[1])
+
+
+def distractors(world, task, item, answer):
+    """Wrong answers of the same kind, in a fixed order (the caller samples from them)."""
+    if task == "opposites":
+        return [w for a, b, _ in world.opposites for w in (a, b) if w not in item]
+    if task == "plurals":
+        variants = [item, item + "s", item + "es", item + "en"]  # the singular and plausible misspellings
+        return [v for v in variants if v != answer]
+    if task == "categories":
+        return [c for c in world.categories if c != answer]
+    if task == "colours":
+        return [c for c in world.colours if c != answer]
+    if task == "arithmetic":
+        total = sum(item)
+        return [world.numbers[n] for n in range(total - 3, total + 4) if 0 <= n <= 20 and n != total]
+    if task == "translation":
+        same_kind = world.zorbish_adjectives if item in world.zorbish_adjectives else world.zorbish_nouns
+        return [z for z in same_kind.values() if z != answer]
+    relation = item[1]
+    others = [answer_text(world, task, (p.name, relation)) for p in world.people]
+    return [o for o in dict.fromkeys(others) if o != answer]
+
+
+def make_example(world, task, item, rng):
+    """Split the task's first form at the answer: prompt, " " + answer, and shuffled choices."""
+    answer = answer_text(world, task, item)
+    sentence = fact_line(world, task, item, fact_forms(task, item)[0])
+    body = sentence[:-1] if sentence.endswith(".") else sentence
+    assert body.endswith(" " + answer), (sentence, answer)
+    choices = [answer] + rng.sample(distractors(world, task, item, answer), N_DISTRACTORS)
+    rng.shuffle(choices)
+    return Example(body[: -len(answer) - 1], " " + answer, tuple(" " + c for c in choices))
+
+
+def tasks(seed=0, world=None):
+    """{name: Task} for every task kind; the seed only decides the distractors and their order."""
+    world = world or World()
+    result = {}
+    for name, description in g.TASK_DESCRIPTIONS.items():
+        rng = random.Random(f"tasks:{seed}:{name}")
+        items = fact_items(world, name, include_heldout=True)
+        shown = fact_items(world, name)
+        heldout = [item for item in items if item not in shown]
+        ends_with_period = fact_forms(name, items[0])[0].endswith(".")
+        result[name] = Task(
+            name=name, description=description,
+            template="{prompt}{answer}" + ("." if ends_with_period else ""),
+            examples=tuple(make_example(world, name, item, rng) for item in shown),
+            heldout=tuple(make_example(world, name, item, rng) for item in heldout),
+        )
+    return result
+
+
+# ---- GPT-1's fine-tuning data ---------------------------------------------------------------------------
+CLASSIFICATION_FORMS = ("i saw {x}.", "there is {x} in the garden.", "look at that {s}.", "we found {x} today.",
+                        "{x} was here.")  # no hint of the kind in the sentence itself
+
+
+@dataclass(frozen=True)
+class ClassificationData:
+    """Sentences labelled with the kind of animal they mention; train and test animals are disjoint."""
+
+    label_names: tuple
+    train: tuple  # (text, label index)
+    test: tuple
+    train_entities: tuple
+    test_entities: tuple
+
+
+def category_classification(seed=0, world=None):
+    """Which kind of animal does a sentence mention? Test animals never occur in the training sentences.
+
+    Only animals whose category the corpus states are used, so a pretrained model has read that
+    "a robin is a kind of bird": knowledge a classifier trained on other animals can only get from there.
+    """
+    world = world or World()
+    rng = random.Random(f"classification:{seed}")
+    label_names = world.categories
+    train_entities, test_entities = [], []
+    for category in label_names:
+        stated = [a for a in world.animals_of(category) if not world.is_heldout("categories", a)]
+        rng.shuffle(stated)
+        half = (len(stated) + 1) // 2
+        train_entities += stated[:half]
+        test_entities += stated[half:]
+
+    def sentences(animals):
+        rows = [(form.format(x=article(a), s=a), label_names.index(world.animals[a]))
+                for a in animals for form in CLASSIFICATION_FORMS]
+        rng.shuffle(rows)
+        return tuple(rows)
+
+    return ClassificationData(label_names, sentences(train_entities), sentences(test_entities),
+                              tuple(train_entities), tuple(test_entities))
