@@ -5,7 +5,17 @@ import math
 import pytest
 import torch
 
-from minigpt.checks import check_causal_self_attention, check_merge_heads, check_split_heads
+import torch.nn.functional as F
+
+from minigpt.checks import (
+    check_auxiliary_loss,
+    check_causal_self_attention,
+    check_entailment_input,
+    check_merge_heads,
+    check_next_token_loss,
+    check_sample_next_token,
+    check_split_heads,
+)
 
 
 def attention(q, k, v, scale=None, mask="causal", fill=float("-inf"), dim=-1, mask_after_softmax=False):
@@ -218,3 +228,357 @@ def test_merge_with_view_after_transpose_gets_a_contiguity_hint():
         return y.transpose(1, 2).view(B, T, nh * hs)
 
     assert "contiguous" in diagnosis(check_merge_heads, view_after_transpose)
+
+
+# ---- the next-token loss ----
+
+
+def next_token_loss(logits, tokens, offset=1, prob="log", axis=-1, reduction=torch.mean):
+    """-mean log P(tokens[t + offset] | logits[t]), written with log_softmax and gather, with switches for mistakes."""
+    T = logits.shape[1]
+    if offset >= 0:
+        scored, targets = logits[:, : T - offset], tokens[:, offset:]
+    else:
+        scored, targets = logits[:, -offset:], tokens[:, : T + offset]
+    if prob == "log":
+        values = F.log_softmax(scored, dim=axis)
+    elif prob == "plain":
+        values = F.softmax(scored, dim=axis)
+    else:
+        values = scored
+    return -reduction(torch.gather(values, 2, targets[..., None]))
+
+
+def test_correct_next_token_loss_passes(capsys):
+    assert check_next_token_loss(next_token_loss) is True
+    assert "next_token_loss: correct" in capsys.readouterr().out
+
+
+def test_next_token_loss_with_a_python_loop_passes():
+    def looped(logits, tokens):
+        B, T, V = logits.shape
+        total = sum(-torch.log_softmax(logits[b, t], dim=0)[tokens[b, t + 1]] for b in range(B) for t in range(T - 1))
+        return total / (B * (T - 1))
+
+    assert check_next_token_loss(looped) is True
+
+
+def test_next_token_loss_stub_reports_not_implemented(capsys):
+    def stub(logits, tokens):
+        raise NotImplementedError()
+
+    assert check_next_token_loss(stub) is False
+    assert "next_token_loss: not implemented yet" in capsys.readouterr().out
+
+
+def test_loss_without_the_shift_is_diagnosed():
+    assert "no shift" in diagnosis(check_next_token_loss, lambda lg, tk: next_token_loss(lg, tk, offset=0))
+
+
+def test_loss_shifted_the_wrong_way_is_diagnosed():
+    assert "wrong way" in diagnosis(check_next_token_loss, lambda lg, tk: next_token_loss(lg, tk, offset=-1))
+
+
+def test_summed_loss_is_diagnosed():
+    message = diagnosis(check_next_token_loss, lambda lg, tk: next_token_loss(lg, tk, reduction=torch.sum))
+    assert "sum" in message and "mean" in message
+
+
+def test_loss_of_probabilities_instead_of_log_probabilities_is_diagnosed():
+    message = diagnosis(check_next_token_loss, lambda lg, tk: next_token_loss(lg, tk, prob="plain"))
+    assert "instead of their log-probabilities" in message
+
+
+def test_loss_with_the_sign_flipped_is_diagnosed():
+    message = diagnosis(check_next_token_loss, lambda lg, tk: -next_token_loss(lg, tk))
+    assert "mean log-probability" in message and "minus" in message
+
+
+def test_loss_with_softmax_over_time_is_diagnosed():
+    message = diagnosis(check_next_token_loss, lambda lg, tk: next_token_loss(lg, tk, axis=1))
+    assert "wrong axis" in message and "dim=-1" in message
+
+
+def test_loss_of_raw_logits_is_diagnosed():
+    message = diagnosis(check_next_token_loss, lambda lg, tk: next_token_loss(lg, tk, prob="raw"))
+    assert "raw logits" in message and "log_softmax" in message
+
+
+def test_cross_entropy_without_flattening_gets_a_hint():
+    message = diagnosis(check_next_token_loss, lambda lg, tk: F.cross_entropy(lg[:, :-1], tk[:, 1:]))
+    assert "raised RuntimeError" in message and "classes (the vocabulary) on dim 1" in message
+
+
+def test_view_of_a_sliced_tensor_gets_a_contiguity_hint():
+    def with_view(logits, tokens):
+        return F.cross_entropy(logits[:, :-1].view(-1, logits.shape[-1]), tokens[:, 1:].view(-1))
+
+    assert "contiguous" in diagnosis(check_next_token_loss, with_view)
+
+
+# ---- the sampling step ----
+
+
+def top_k_logits(logits, temperature, top_k, fill=float("-inf")):
+    z = logits / temperature
+    if top_k is not None:
+        smallest_kept = z.sort(dim=-1, descending=True).values[:, top_k - 1 : top_k]  # (B, 1)
+        z = torch.where(z >= smallest_kept, z, torch.full_like(z, fill))
+    return z
+
+
+def sample(logits, temperature=1.0, top_k=None, generator=None):
+    """The usual way: greedy at temperature 0, otherwise torch.multinomial on the softmax."""
+    if temperature == 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    return torch.multinomial(F.softmax(top_k_logits(logits, temperature, top_k), dim=-1), 1, generator=generator)
+
+
+def gumbel_max(logits, temperature=1.0, top_k=None, generator=None):
+    """argmax(z + Gumbel noise) is a draw from softmax(z)."""
+    if temperature == 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    z = top_k_logits(logits, temperature, top_k)
+    u = torch.rand(z.shape, generator=generator, dtype=z.dtype).clamp(1e-12, 1 - 1e-7)
+    return (z - torch.log(-torch.log(u))).argmax(dim=-1, keepdim=True)
+
+
+def inverse_cdf(logits, temperature=1.0, top_k=None, generator=None):
+    """The first token whose cumulative probability exceeds a uniform number."""
+    if temperature == 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    cdf = F.softmax(top_k_logits(logits, temperature, top_k), dim=-1).cumsum(dim=-1)  # (B, V)
+    u = torch.rand(cdf.shape[0], 1, generator=generator, dtype=cdf.dtype) * cdf[:, -1:]
+    return (cdf <= u).sum(dim=-1, keepdim=True).clamp(max=cdf.shape[-1] - 1)
+
+
+@pytest.mark.parametrize("sampler", [sample, gumbel_max, inverse_cdf], ids=["multinomial", "gumbel-max", "inverse-cdf"])
+def test_correct_samplers_pass(sampler, capsys):
+    assert check_sample_next_token(sampler) is True
+    assert "sample_next_token: correct" in capsys.readouterr().out
+
+
+def test_sampler_stub_reports_not_implemented(capsys):
+    def stub(logits, temperature=1.0, top_k=None, generator=None):
+        raise NotImplementedError()
+
+    assert check_sample_next_token(stub) is False
+    assert "sample_next_token: not implemented yet" in capsys.readouterr().out
+
+
+def test_returning_shape_b_instead_of_b_1_is_diagnosed():
+    message = diagnosis(check_sample_next_token, lambda lg, temperature=1.0, top_k=None, generator=None:
+                        sample(lg, temperature, top_k, generator)[:, 0])
+    assert "expected shape is (64, 1)" in message and "keepdim=True" in message
+
+
+def test_dividing_by_a_zero_temperature_gets_the_greedy_hint():
+    def no_greedy(logits, temperature=1.0, top_k=None, generator=None):
+        return torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator)
+
+    message = diagnosis(check_sample_next_token, no_greedy)
+    assert "temperature=0" in message and "greedy" in message
+
+
+def test_always_taking_the_argmax_is_diagnosed():
+    message = diagnosis(check_sample_next_token, lambda lg, temperature=1.0, top_k=None, generator=None:
+                        lg.argmax(dim=-1, keepdim=True))
+    assert "greedy decoding" in message and "multinomial" in message
+
+
+def test_multiplying_by_the_temperature_is_diagnosed():
+    def multiplied(logits, temperature=1.0, top_k=None, generator=None):
+        if temperature == 0:
+            return logits.argmax(dim=-1, keepdim=True)
+        return sample(logits * temperature * temperature, temperature, top_k, generator)  # net effect: z * T
+
+    assert "multiplies the logits by the temperature" in diagnosis(check_sample_next_token, multiplied)
+
+
+@pytest.mark.parametrize("after_softmax", [lambda p, t: p / t, lambda p, t: p], ids=["divided", "forgotten"])
+def test_temperature_without_effect_is_diagnosed(after_softmax):
+    def no_effect(logits, temperature=1.0, top_k=None, generator=None):
+        if temperature == 0:
+            return logits.argmax(dim=-1, keepdim=True)
+        probs = after_softmax(F.softmax(top_k_logits(logits, 1.0, top_k), dim=-1), temperature)
+        return torch.multinomial(probs, 1, generator=generator)
+
+    assert "as if the temperature were 1" in diagnosis(check_sample_next_token, no_effect)
+
+
+def test_ignoring_top_k_is_diagnosed():
+    def no_top_k(logits, temperature=1.0, top_k=None, generator=None):
+        return sample(logits, temperature, None, generator)
+
+    assert "top-k is not applied" in diagnosis(check_sample_next_token, no_top_k)
+
+
+def test_keeping_the_k_smallest_logits_is_diagnosed():
+    def smallest(logits, temperature=1.0, top_k=None, generator=None):
+        if temperature == 0 or top_k is None:
+            return sample(logits, temperature, None, generator)
+        z = logits / temperature
+        biggest_kept = torch.topk(z, top_k, largest=False).values.max(dim=-1, keepdim=True).values
+        z = z.masked_fill(z > biggest_kept, float("-inf"))
+        return torch.multinomial(F.softmax(z, dim=-1), 1, generator=generator)
+
+    assert "k smallest" in diagnosis(check_sample_next_token, smallest)
+
+
+def test_mask_filled_with_zero_is_diagnosed():
+    def zero_fill(logits, temperature=1.0, top_k=None, generator=None):
+        if temperature == 0:
+            return logits.argmax(dim=-1, keepdim=True)
+        probs = F.softmax(top_k_logits(logits, temperature, top_k, fill=0.0), dim=-1)
+        return torch.multinomial(probs, 1, generator=generator)
+
+    message = diagnosis(check_sample_next_token, zero_fill)
+    assert "with 0 instead of -inf" in message
+
+
+def test_keeping_k_minus_one_tokens_is_diagnosed():
+    def off_by_one(logits, temperature=1.0, top_k=None, generator=None):
+        return sample(logits, temperature, None if top_k is None else top_k - 1, generator)
+
+    assert "k - 1 tokens" in diagnosis(check_sample_next_token, off_by_one)
+
+
+def test_returning_positions_in_the_top_k_is_diagnosed():
+    def positions(logits, temperature=1.0, top_k=None, generator=None):
+        if temperature == 0 or top_k is None:
+            return sample(logits, temperature, None, generator)
+        values = torch.topk(logits / temperature, top_k).values
+        return torch.multinomial(F.softmax(values, dim=-1), 1, generator=generator)  # forgot to map back
+
+    assert "instead of token ids" in diagnosis(check_sample_next_token, positions)
+
+
+def test_softmax_over_the_batch_is_diagnosed():
+    def batch_softmax(logits, temperature=1.0, top_k=None, generator=None):
+        if temperature == 0:
+            return logits.argmax(dim=-1, keepdim=True)
+        return torch.multinomial(F.softmax(top_k_logits(logits, temperature, top_k), dim=0), 1, generator=generator)
+
+    assert "wrong axis" in diagnosis(check_sample_next_token, batch_softmax)
+
+
+def test_top_k_from_the_whole_batch_is_caught_by_the_per_row_check():
+    def batch_threshold(logits, temperature=1.0, top_k=None, generator=None):
+        if temperature == 0 or top_k is None:
+            return sample(logits, temperature, None, generator)
+        z = logits / temperature
+        kth = torch.topk(z, top_k).values[:, -1].min()  # the lowest row's threshold, used for every row
+        return torch.multinomial(F.softmax(z.masked_fill(z < kth, float("-inf")), dim=-1), 1, generator=generator)
+
+    message = diagnosis(check_sample_next_token, batch_threshold)
+    assert "outside the 3 largest logits" in message
+
+
+def test_unrecognised_sampling_mistake_shows_both_distributions():
+    def squared_temperature(logits, temperature=1.0, top_k=None, generator=None):
+        return sample(logits, temperature**2, top_k, generator)
+
+    message = diagnosis(check_sample_next_token, squared_temperature)
+    assert "wrong distribution with temperature=0.5" in message and "total-variation distance" in message
+
+
+def test_ignoring_the_generator_is_reported():
+    def global_rng(logits, temperature=1.0, top_k=None, generator=None):
+        return sample(logits, temperature, top_k, None)
+
+    assert "same seed" in diagnosis(check_sample_next_token, global_rng)
+
+
+def test_changing_the_logits_in_place_is_reported():
+    def divides_in_place(logits, temperature=1.0, top_k=None, generator=None):
+        if temperature == 0:
+            return logits.argmax(dim=-1, keepdim=True)
+        logits /= temperature
+        return sample(logits, 1.0, top_k, generator)
+
+    assert "changed its input logits in place" in diagnosis(check_sample_next_token, divides_in_place)
+
+
+# ---- GPT-1 fine-tuning: the entailment input and the auxiliary loss ----
+
+
+def entailment(premise, hypothesis, start, delim, extract):
+    return [start] + list(premise) + [delim] + list(hypothesis) + [extract]
+
+
+def test_correct_entailment_input_passes(capsys):
+    assert check_entailment_input(entailment) is True
+    assert "entailment_input: correct" in capsys.readouterr().out
+
+
+def test_fine_tuning_stubs_report_not_implemented(capsys):
+    def stub(*args):
+        raise NotImplementedError()
+
+    assert check_entailment_input(stub) is False and check_auxiliary_loss(stub) is False
+    out = capsys.readouterr().out
+    assert "entailment_input: not implemented yet" in out and "auxiliary_loss: not implemented yet" in out
+
+
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (lambda p, h, s, d, e: list(p) + [d] + list(h) + [e], "<start>"),
+        (lambda p, h, s, d, e: [s] + list(p) + list(h) + [e], "<delim>"),
+        (lambda p, h, s, d, e: [s] + list(p) + [d] + list(h), "<extract> token at the end"),
+        (lambda p, h, s, d, e: [s] + list(h) + [d] + list(p) + [e], "swapped"),
+        (lambda p, h, s, d, e: [e, s] + list(p) + [d] + list(h), "<extract> at the front"),
+        (lambda p, h, s, d, e: [s, p, d, h, e], "unpack"),
+    ],
+    ids=["missing-start", "missing-delim", "missing-extract", "swapped", "extract-first", "nested-lists"],
+)
+def test_entailment_input_mistakes_are_diagnosed(wrong, keyword):
+    assert keyword in diagnosis(check_entailment_input, wrong)
+
+
+def test_changing_the_premise_list_in_place_is_reported():
+    def inserts(premise, hypothesis, start, delim, extract):
+        premise.insert(0, start)
+        return premise + [delim] + hypothesis + [extract]
+
+    assert "changed its input premise_ids in place" in diagnosis(check_entailment_input, inserts)
+
+
+def test_unrecognised_entailment_input_shows_both_lists():
+    message = diagnosis(check_entailment_input, lambda p, h, s, d, e: [s] + list(p) + [d, d] + list(h) + [e])
+    assert "returned [0, 11, 12, 13, 1, 1, 21, 22, 2], expected [0, 11, 12, 13, 1, 21, 22, 2]" in message
+
+
+def test_correct_auxiliary_loss_passes(capsys):
+    assert check_auxiliary_loss(lambda task, lm, weight: torch.add(task, lm, alpha=weight)) is True
+    assert "auxiliary_loss: correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, keyword",
+    [
+        (lambda task, lm, w: task * w + lm, "λ on the task loss"),
+        (lambda task, lm, w: task - lm * w, "subtracts"),
+        (lambda task, lm, w: task + lm, "without the weight"),
+        (lambda task, lm, w: lm * w, "forgets the task loss"),
+    ],
+    ids=["weight-on-task", "minus", "weight-forgotten", "lm-loss-alone"],
+)
+def test_auxiliary_loss_mistakes_are_diagnosed(wrong, keyword):
+    assert keyword in diagnosis(check_auxiliary_loss, wrong)
+
+
+def test_auxiliary_loss_returned_as_a_float_is_reported():
+    assert "not a torch.Tensor" in diagnosis(check_auxiliary_loss, lambda task, lm, w: (task + w * lm).item())
+
+
+def test_a_row_masked_entirely_gets_a_hint():
+    def first_row_threshold(logits, temperature=1.0, top_k=None, generator=None):
+        if temperature == 0 or top_k is None:
+            return sample(logits, temperature, None, generator)
+        z = logits / temperature
+        kth = torch.topk(z[0], top_k).values[-1]  # the first row's threshold, used for every row
+        return torch.multinomial(F.softmax(z.masked_fill(z < kth, float("-inf")), dim=-1), 1, generator=generator)
+
+    message = diagnosis(check_sample_next_token, first_row_threshold)
+    assert "raised RuntimeError" in message and "all -inf" in message
