@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from minigpt.tinyworld import (
-    CHARSET, HELDOUT, World, category_classification, context_mapping_task, corpus_stats, generate_corpus, tasks,
+    CHARSET, HELDOUT, World, acceptability, category_classification, context_mapping_task, corpus_stats, generate_corpus, tasks,
 )
 from minigpt.tinyworld.facts import fact_forms, fact_items, fact_line
 from minigpt.tinyworld.world import article, plural
@@ -286,3 +286,19 @@ def test_context_mapping_examples_can_be_answered_only_from_their_context(n_pair
             assert [query, example.answer[1:]] in shown
     first = {e.prompt for e in context_mapping_task(seed=0, n_pairs=n_pairs, n_examples=50)}
     assert first != {e.prompt for e in context_mapping_task(seed=1, n_pairs=n_pairs, n_examples=50)}
+
+
+def test_acceptability_splits_are_distinct_balanced_and_shuffles_are_real():
+    data = acceptability(seed=1)
+    assert data == acceptability(seed=1)  # deterministic
+    assert len(data.train) == 600 and len(data.test) == 400
+    assert not {s for s, _ in data.train} & {s for s, _ in data.test}
+    for split in (data.train, data.test):
+        assert sum(label for _, label in split) == len(split) // 2
+    corpus = generate_corpus(seed=1001, n_chars=300_000)
+    assert max(len(s) for s, _ in data.train + data.test) <= 60
+    for sentence, label in data.train[:100]:
+        if label == 1:
+            assert sentence in corpus  # written as the generator wrote it
+        else:
+            assert sentence[-1] in ".?"  # only the words moved; the final mark stays

@@ -35,7 +35,8 @@ THE TASKS (tasks.py)
       translation  the word appears inside two-word phrases: "english: big fox = zorbish: ruda gar"
       qa           the fact is told in stories ("mia lives in the town.") but never asked and answered
   context_mapping_task(seed, n_pairs) evaluates lex lines: zero-shot is chance by construction.
-  category_classification(seed): GPT-1's fine-tuning set; test animals are disjoint from train animals.
+  category_classification(seed): which kind of animal a sentence mentions; test animals are disjoint from train's.
+  acceptability(seed): a sentence as written or with its words shuffled (GPT-1's CoLA, in miniature).
 
 LATER STAGES, from the same World (not built yet): SFT demonstrations (an instruction such as a task
 description, then the answer), a scripted gold labeler that ranks completions by documented
@@ -43,11 +44,11 @@ preferences (true facts of the World, brevity, politeness) for the reward model 
 about the people and animals. They read World's tables and add modules beside text.py and tasks.py.
 """
 from .mapping import context_mapping_task
-from .tasks import ClassificationData, Example, Task, category_classification, tasks
+from .tasks import Example, LabelledSentences, Task, acceptability, category_classification, tasks
 from .text import CHARSET, corpus_stats, generate_corpus
 from .world import HELDOUT, World
 
 __all__ = [
-    "CHARSET", "ClassificationData", "Example", "HELDOUT", "Task", "World", "category_classification",
+    "CHARSET", "Example", "LabelledSentences", "acceptability", "HELDOUT", "Task", "World", "category_classification",
     "context_mapping_task", "corpus_stats", "generate_corpus", "tasks",
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from . import grammar as g
 from .facts import fact_forms, fact_items, fact_line, qa_answer
+from .text import generate_corpus
 from .world import World, article, plural
 
 N_DISTRACTORS = 3
@@ -121,14 +122,14 @@ CLASSIFICATION_FORMS = ("i saw {x}.", "there is {x} in the garden.", "look at th
 
 
 @dataclass(frozen=True)
-class ClassificationData:
-    """Sentences labelled with the kind of animal they mention; train and test animals are disjoint."""
+class LabelledSentences:
+    """Sentences with class labels, for GPT-1-style fine-tuning; train and test share no sentence."""
 
     label_names: tuple
     train: tuple  # (text, label index)
     test: tuple
-    train_entities: tuple
-    test_entities: tuple
+    train_entities: tuple = ()  # for category_classification: the animals of each split (disjoint)
+    test_entities: tuple = ()
 
 
 def category_classification(seed=0, world=None):
@@ -154,5 +155,53 @@ def category_classification(seed=0, world=None):
         rng.shuffle(rows)
         return tuple(rows)
 
-    return ClassificationData(label_names, sentences(train_entities), sentences(test_entities),
+    return LabelledSentences(label_names, sentences(train_entities), sentences(test_entities),
                               tuple(train_entities), tuple(test_entities))
+
+
+def acceptability(seed=1, n_train=600, n_test=400, max_chars=60):
+    """Is this a TinyWorld sentence, or the same words shuffled? GPT-1's CoLA task, in miniature.
+
+    The sentences come from a corpus generated with seed 1000 + seed, so they are new text for a model
+    pretrained on generate_corpus(seed=0) (sentences that are facts may recur; stories are mostly new).
+    Train and test sentences are distinct; in each split half the sentences have their words shuffled
+    (label 0, "shuffled"), the rest are left as written (label 1, "acceptable"). Sentences are at most
+    max_chars characters long, so that with GPT-1's two extra tokens they fit a 64-token context.
+    """
+    rng = random.Random(f"acceptability:{seed}")
+    text = generate_corpus(seed=1000 + seed, n_chars=300_000)
+    sentences = sorted({s for line in text.split("\n") if not line.startswith("lex:")
+                        for s in _sentences(line) if 4 <= len(s.split()) <= 9 and len(s) <= max_chars})
+    rng.shuffle(sentences)
+    if len(sentences) < n_train + n_test:
+        raise ValueError(f"only {len(sentences)} distinct sentences; ask for fewer than {n_train} + {n_test}")
+
+    def labelled(chunk):
+        rows = []
+        for i, sentence in enumerate(chunk):
+            acceptable = i % 2 == 0
+            rows.append((sentence if acceptable else _shuffle_words(sentence, rng), int(acceptable)))
+        rng.shuffle(rows)
+        return tuple(rows)
+
+    return LabelledSentences(("shuffled", "acceptable"), labelled(sentences[:n_train]),
+                             labelled(sentences[n_train : n_train + n_test]))
+
+
+def _sentences(line):
+    """Split a line of text after each '.' or '?' that ends a sentence."""
+    parts, start = [], 0
+    for i, char in enumerate(line):
+        if char in ".?" and (i + 1 == len(line) or line[i + 1] == " "):
+            parts.append(line[start : i + 1].strip())
+            start = i + 1
+    return [p for p in parts if p]
+
+
+def _shuffle_words(sentence, rng):
+    """The sentence's words in a new random order (its final punctuation stays last)."""
+    words, end = sentence[:-1].split(), sentence[-1]
+    order = list(range(len(words)))
+    while order == sorted(order):  # make sure the order really changes
+        rng.shuffle(order)
+    return " ".join(words[i] for i in order) + end
