@@ -21,6 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .model import IGNORE_INDEX
+from .training import Trainer, TrainConfig
 
 START, DELIM, EXTRACT = "<start>", "<delim>", "<extract>"
 SPECIAL_TOKENS = (START, DELIM, EXTRACT)
@@ -128,3 +129,14 @@ def accuracy(model, data, split, batch_size=256):
         correct += (model(idx, lengths)[0].argmax(dim=-1) == labels).sum().item()
     model.train(was_training)
     return correct / len(examples)
+
+
+def fine_tune(gpt, data, n_classes, lm_weight=0.0, config=None):
+    """GPT-1's fine-tuning: put a new head W_y on `gpt` and train every weight on `data` (L2, or
+    L3 = L2 + lm_weight * L1). Changes `gpt` in place (pass a copy to keep the original); returns the
+    classifier and its training history."""
+    config = config or TrainConfig()
+    torch.manual_seed(config.seed)  # the new head's initial weights
+    model = GPTClassifier(gpt, n_classes)
+    trainer = Trainer(model, data, config, loss_fn=classifier_loss(lm_weight))
+    return model, trainer.run()

@@ -39,7 +39,7 @@ def run_notebook(path, out_dir, timeout):
     try:
         client.execute()
     except CellExecutionError as err:
-        error = str(err).strip().splitlines()[-1] if str(err).strip() else "cell failed"
+        error = f"{err.ename}: {err.evalue}"
     except Exception as err:  # a kernel that died or timed out
         error = f"{type(err).__name__}: {err}"
     seconds = time.perf_counter() - start
