@@ -171,7 +171,7 @@ def acceptability(seed=1, n_train=600, n_test=400, max_chars=60):
     rng = random.Random(f"acceptability:{seed}")
     text = generate_corpus(seed=1000 + seed, n_chars=300_000)
     sentences = sorted({s for line in text.split("\n") if not line.startswith("lex:")
-                        for s in _sentences(line) if 4 <= len(s.split()) <= 9 and len(s) <= max_chars})
+                        for s in _split_sentences(line) if 4 <= len(s.split()) <= 9 and len(s) <= max_chars})
     rng.shuffle(sentences)
     if len(sentences) < n_train + n_test:
         raise ValueError(f"only {len(sentences)} distinct sentences; ask for fewer than {n_train} + {n_test}")
@@ -188,7 +188,7 @@ def acceptability(seed=1, n_train=600, n_test=400, max_chars=60):
                              labelled(sentences[n_train : n_train + n_test]))
 
 
-def _sentences(line):
+def _split_sentences(line):
     """Split a line of text after each '.' or '?' that ends a sentence."""
     parts, start = [], 0
     for i, char in enumerate(line):
