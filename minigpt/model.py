@@ -196,6 +196,18 @@ class GPT(nn.Module):
             self.lm_head.weight = self.transformer.wte.weight
         self.apply(self._init_weights)
 
+    @classmethod
+    def from_pretrained(cls, path, device="cpu"):
+        """OpenAI's GPT-2 from a Hugging Face checkpoint directory, in eval mode, weights in float32.
+
+        Reads `path`/config.json and `path`/model.safetensors (or pytorch_model.bin), offline;
+        see minigpt.pretrained.load_gpt2, which does the work, for how to download the files.
+        The tokenizer files in the same directory load with BPETokenizer.from_pretrained(path).
+        """
+        from .pretrained import load_gpt2  # imported here: pretrained.py imports this module
+
+        return load_gpt2(path, device=device)
+
     def _init_weights(self, module):
         if isinstance(module, nn.Linear):
             std = 0.02
