@@ -13,13 +13,19 @@ live beside the exercises they check; import them all from here:
     checks_gpt1.py        the next-token loss, GPT-1's entailment input and auxiliary loss
     checks_sampling.py    the sampling step (temperature, top-k): random draws, so it compares
                           frequencies with the exact distribution instead of values
+    checks_gpt2.py        one BPE merge step, GPT-2's pre-LN block and scaled residual init,
+                          and scoring a continuation by its log-likelihood (zero-shot)
 """
 from .checks_attention import check_causal_self_attention, check_merge_heads, check_split_heads
 from .checks_core import Mistake, run_check
 from .checks_gpt1 import check_auxiliary_loss, check_entailment_input, check_next_token_loss
+from .checks_gpt2 import (check_continuation_logprob, check_merge, check_most_frequent_pair, check_pre_ln_block,
+                          check_residual_init_std)
 from .checks_sampling import check_sample_next_token
 
 __all__ = [
     "Mistake", "check_auxiliary_loss", "check_causal_self_attention", "check_entailment_input",
     "check_merge_heads", "check_next_token_loss", "check_sample_next_token", "check_split_heads", "run_check",
 ]
+__all__ += ["check_continuation_logprob", "check_merge", "check_most_frequent_pair", "check_pre_ln_block",
+            "check_residual_init_std"]

@@ -1,21 +1,28 @@
 """The exercise checkers: right answers pass, stubs say "not implemented yet", and each known
 mistake, written here independently of minigpt.checks, is diagnosed in a student's terms."""
 import math
+from collections import Counter
 
 import pytest
 import torch
-
 import torch.nn.functional as F
 
+from minigpt import GPT, BPETokenizer, GPTConfig
 from minigpt.checks import (
     check_auxiliary_loss,
     check_causal_self_attention,
+    check_continuation_logprob,
     check_entailment_input,
+    check_merge,
     check_merge_heads,
+    check_most_frequent_pair,
     check_next_token_loss,
+    check_pre_ln_block,
+    check_residual_init_std,
     check_sample_next_token,
     check_split_heads,
 )
+from minigpt.model import Block
 
 
 def attention(q, k, v, scale=None, mask="causal", fill=float("-inf"), dim=-1, mask_after_softmax=False):
@@ -582,3 +589,390 @@ def test_a_row_masked_entirely_gets_a_hint():
 
     message = diagnosis(check_sample_next_token, first_row_threshold)
     assert "raised RuntimeError" in message and "all -inf" in message
+
+
+# ---- GPT-2: one BPE merge step ----
+
+
+
+def count_pairs(ids, starts=None):
+    starts = range(len(ids) - 1) if starts is None else starts
+    counts = {}
+    for i in starts:
+        counts[(ids[i], ids[i + 1])] = counts.get((ids[i], ids[i + 1]), 0) + 1
+    return counts
+
+
+def most_frequent_pair(ids):
+    counts = count_pairs(ids)
+    best = max(counts.values())
+    return min(pair for pair, count in counts.items() if count == best)
+
+
+def test_correct_most_frequent_pair_passes(capsys):
+    assert check_most_frequent_pair(most_frequent_pair) is True
+    assert check_most_frequent_pair(lambda ids: max(Counter(zip(ids, ids[1:])).items(),
+                                                    key=lambda kv: (kv[1], -kv[0][0], -kv[0][1]))[0]) is True
+    assert "most_frequent_pair: correct" in capsys.readouterr().out
+
+
+def test_the_pair_reference_picks_the_bpe_trainers_first_merge():
+    from minigpt.checks_gpt2 import _most_frequent_pair
+
+    for text in ["aaabdaaabac", "hello", "abcabcxyzxyz", "zzyyzzyy"]:  # one chunk each; "hello" is all ties
+        tokenizer = BPETokenizer().train(text, 257, special_tokens=())
+        assert tokenizer.merges[0] == _most_frequent_pair(list(text.encode("utf-8"))), text
+
+
+def test_most_frequent_pair_stub_reports_not_implemented(capsys):
+    def stub(ids):
+        raise NotImplementedError()
+
+    assert check_most_frequent_pair(stub) is False
+    assert "most_frequent_pair: not implemented yet" in capsys.readouterr().out
+
+
+def test_returning_the_count_instead_of_the_pair_is_diagnosed():
+    assert "instead of the pair itself" in diagnosis(check_most_frequent_pair,
+                                                     lambda ids: max(count_pairs(ids).values()))
+
+
+def test_skipping_the_last_pair_is_diagnosed():
+    def off_by_one(ids):
+        counts = count_pairs(ids, range(len(ids) - 2))
+        return min(counts, key=lambda p: (-counts[p], p))
+
+    assert "never counts the last pair" in diagnosis(check_most_frequent_pair, off_by_one)
+
+
+def test_counting_every_other_window_is_diagnosed():
+    def step_two(ids):
+        counts = count_pairs(ids, range(0, len(ids) - 1, 2))
+        return min(counts, key=lambda p: (-counts[p], p))
+
+    assert "two at a time" in diagnosis(check_most_frequent_pair, step_two)
+
+
+def test_counting_a_run_without_its_overlapping_windows_is_diagnosed():
+    def no_overlap(ids):
+        counts, i = {}, 0
+        while i < len(ids) - 1:
+            pair = (ids[i], ids[i + 1])
+            counts[pair] = counts.get(pair, 0) + 1
+            i += 2 if pair[0] == pair[1] else 1  # a a a: the second window shares its a with the first
+        return min(counts, key=lambda p: (-counts[p], p))
+
+    assert "overlapping ones too" in diagnosis(check_most_frequent_pair, no_overlap)
+
+
+def test_ties_to_the_first_seen_pair_are_diagnosed():
+    def first_seen(ids):
+        counts = Counter(zip(ids, ids[1:]))
+        return max(counts, key=counts.get)
+
+    message = diagnosis(check_most_frequent_pair, first_seen)
+    assert "breaks ties" in message and "seen first" in message and "smallest pair" in message
+
+
+def test_ties_to_the_largest_pair_are_diagnosed():
+    def largest(ids):
+        counts = Counter(zip(ids, ids[1:]))
+        return max(counts, key=lambda p: (counts[p], p))
+
+    assert "taking the largest pair" in diagnosis(check_most_frequent_pair, largest)
+
+
+def merge(ids, pair, new_id):
+    out, i = [], 0
+    while i < len(ids):
+        if ids[i : i + 2] == list(pair):
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+def test_correct_merge_passes(capsys):
+    assert check_merge(merge) is True
+    assert "merge: correct" in capsys.readouterr().out
+
+
+def test_merge_stub_reports_not_implemented(capsys):
+    def stub(ids, pair, new_id):
+        raise NotImplementedError()
+
+    assert check_merge(stub) is False
+    assert "merge: not implemented yet" in capsys.readouterr().out
+
+
+def test_merge_advancing_by_one_is_diagnosed():
+    def advance_one(ids, pair, new_id):
+        out, i = [], 0
+        while i < len(ids):
+            out.append(new_id if tuple(ids[i : i + 2]) == tuple(pair) else ids[i])
+            i += 1
+        return out
+
+    assert "i += 2" in diagnosis(check_merge, advance_one)
+
+
+def test_merge_of_overlapping_occurrences_is_diagnosed():
+    def overlapping(ids, pair, new_id):
+        hits = [i for i in range(len(ids) - 1) if (ids[i], ids[i + 1]) == tuple(pair)]
+        out = []
+        for i, token in enumerate(ids):
+            if i in hits:
+                out.append(new_id)
+            elif i - 1 not in hits:
+                out.append(token)
+        return out  # [a, a, a] -> [new, new]: the middle a is used twice
+
+    assert "merges overlapping occurrences" in diagnosis(check_merge, overlapping)
+
+
+def test_merge_from_the_right_is_diagnosed():
+    def from_the_right(ids, pair, new_id):
+        out, i = [], len(ids) - 1
+        while i >= 0:
+            if i >= 1 and (ids[i - 1], ids[i]) == tuple(pair):
+                out.insert(0, new_id)
+                i -= 2
+            else:
+                out.insert(0, ids[i])
+                i -= 1
+        return out
+
+    assert "right to left" in diagnosis(check_merge, from_the_right)
+
+
+def test_merge_of_the_first_occurrence_only_is_diagnosed():
+    def first_only(ids, pair, new_id):
+        for i in range(len(ids) - 1):
+            if (ids[i], ids[i + 1]) == tuple(pair):
+                return ids[:i] + [new_id] + ids[i + 2 :]
+        return list(ids)
+
+    assert "only the first occurrence" in diagnosis(check_merge, first_only)
+
+
+def test_merge_losing_the_last_token_is_diagnosed():
+    def loses_last(ids, pair, new_id):
+        out, i = [], 0
+        while i < len(ids) - 1:
+            if (ids[i], ids[i + 1]) == tuple(pair):
+                out.append(new_id)
+                i += 2
+            else:
+                out.append(ids[i])
+                i += 1
+        return out
+
+    assert "loses the last token" in diagnosis(check_merge, loses_last)
+
+
+def test_merge_in_place_is_reported():
+    def in_place(ids, pair, new_id):
+        i = 0
+        while i < len(ids) - 1:
+            if (ids[i], ids[i + 1]) == tuple(pair):
+                ids[i : i + 2] = [new_id]
+            i += 1
+        return ids
+
+    assert "changed its input ids in place" in diagnosis(check_merge, in_place)
+
+
+# ---- GPT-2: the pre-LN block and the scaled init ----
+
+
+def pre_ln(x, attn, mlp, ln_1, ln_2):
+    h = x + attn(ln_1(x))
+    return h + mlp(ln_2(h))
+
+
+def test_correct_pre_ln_block_passes(capsys):
+    assert check_pre_ln_block(pre_ln) is True
+    assert "pre_ln_block: correct" in capsys.readouterr().out
+
+
+def test_the_block_reference_matches_minigpts_pre_ln_block():
+    from minigpt.checks_gpt2 import _pre_ln_block
+
+    torch.manual_seed(0)
+    block = Block(GPTConfig(n_embd=16, n_head=2, n_layer=2, block_size=8)).eval()
+    x = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        assert torch.allclose(_pre_ln_block(x, block.attn, block.mlp, block.ln_1, block.ln_2), block(x), atol=1e-6)
+
+
+def test_pre_ln_block_stub_reports_not_implemented(capsys):
+    def stub(x, attn, mlp, ln_1, ln_2):
+        raise NotImplementedError()
+
+    assert check_pre_ln_block(stub) is False
+    assert "pre_ln_block: not implemented yet" in capsys.readouterr().out
+
+
+def test_post_ln_block_is_diagnosed():
+    def post_ln(x, attn, mlp, ln_1, ln_2):
+        h = ln_1(x + attn(x))
+        return ln_2(h + mlp(h))
+
+    assert "GPT-1's post-LN block" in diagnosis(check_pre_ln_block, post_ln)
+
+
+def test_layer_norm_on_the_residual_stream_is_diagnosed():
+    def normalised_stream(x, attn, mlp, ln_1, ln_2):
+        x = ln_1(x)
+        x = x + attn(x)
+        x = ln_2(x)
+        return x + mlp(x)
+
+    assert "normalises the residual stream itself" in diagnosis(check_pre_ln_block, normalised_stream)
+
+
+def test_missing_residual_around_attention_is_diagnosed():
+    def no_residual(x, attn, mlp, ln_1, ln_2):
+        h = attn(ln_1(x))
+        return h + mlp(ln_2(h))
+
+    assert "no residual connection around the attention" in diagnosis(check_pre_ln_block, no_residual)
+
+
+def test_missing_residuals_are_diagnosed():
+    message = diagnosis(check_pre_ln_block, lambda x, attn, mlp, ln_1, ln_2: mlp(ln_2(attn(ln_1(x)))))
+    assert "no residual connections" in message
+
+
+def test_using_ln_1_twice_is_diagnosed():
+    def same_norm(x, attn, mlp, ln_1, ln_2):
+        h = x + attn(ln_1(x))
+        return h + mlp(ln_1(h))
+
+    assert "uses ln_1 in front of both" in diagnosis(check_pre_ln_block, same_norm)
+
+
+def test_mlp_reading_the_block_input_is_diagnosed():
+    message = diagnosis(check_pre_ln_block, lambda x, attn, mlp, ln_1, ln_2: x + attn(ln_1(x)) + mlp(ln_2(x)))
+    assert "must read the stream after the attention" in message
+
+
+def test_correct_residual_init_std_passes(capsys):
+    assert check_residual_init_std(lambda n_layer, base=0.02: base / math.sqrt(2 * n_layer)) is True
+    assert check_residual_init_std(lambda n_layer, base=0.02: base * (2 * n_layer) ** -0.5) is True
+    assert check_residual_init_std(lambda n_layer, base=0.02: torch.tensor(base) / torch.tensor(2.0 * n_layer).sqrt())
+    assert "residual_init_std: correct" in capsys.readouterr().out
+
+
+def test_the_init_reference_matches_the_models_initialisation():
+    from minigpt.checks_gpt2 import _residual_init_std
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(n_layer=6, n_head=4, n_embd=256, vocab_size=10, block_size=8))
+    for weight in (model.transformer.h[0].mlp.c_proj.weight, model.transformer.h[5].attn.c_proj.weight):
+        assert weight.std().item() == pytest.approx(_residual_init_std(6), rel=0.02)
+
+
+def test_residual_init_std_stub_reports_not_implemented(capsys):
+    def stub(n_layer, base=0.02):
+        raise NotImplementedError()
+
+    assert check_residual_init_std(stub) is False
+    assert "residual_init_std: not implemented yet" in capsys.readouterr().out
+
+
+def test_dividing_by_the_root_of_n_layer_is_diagnosed():
+    message = diagnosis(check_residual_init_std, lambda n_layer, base=0.02: base / math.sqrt(n_layer))
+    assert "divides by sqrt(n_layer)" in message and "two" in message
+
+
+def test_dividing_by_2n_without_the_root_is_diagnosed():
+    message = diagnosis(check_residual_init_std, lambda n_layer, base=0.02: base / (2 * n_layer))
+    assert "divides by 2 * n_layer" in message and "1/sqrt(N)" in message
+
+
+def test_python_precedence_in_the_exponent_is_diagnosed():
+    message = diagnosis(check_residual_init_std, lambda n_layer, base=0.02: base * (2 * n_layer) ** -1 / 2)
+    assert "** binds tighter" in message
+
+
+def test_residual_init_std_returning_nothing_or_text_is_reported():
+    def no_return(n_layer, base=0.02):
+        base / math.sqrt(2 * n_layer)
+
+    assert "forget the `return`" in diagnosis(check_residual_init_std, no_return)
+    message = diagnosis(check_residual_init_std, lambda n_layer, base=0.02: f"{base / math.sqrt(2 * n_layer)}")
+    assert "expected a number" in message and "n_layer=12" in message
+
+
+# ---- GPT-2: scoring a continuation ----
+
+
+def continuation_logprob(logits, tokens, n_prompt, start_offset=1, axis=-1, kind="log", reduce=torch.sum, first=None):
+    """sum over t >= first of log softmax(logits[t - start_offset])[tokens[t]], with switches for mistakes."""
+    first = n_prompt if first is None else first
+    T = tokens.shape[0]
+    rows = logits[first - start_offset : T - start_offset]
+    values = {"log": F.log_softmax, "plain": F.softmax}[kind](rows, dim=axis)
+    return reduce(values[torch.arange(T - first), tokens[first:]])
+
+
+def test_correct_continuation_logprob_passes(capsys):
+    def looped(logits, tokens, n_prompt):
+        return sum(torch.log_softmax(logits[t - 1], dim=0)[tokens[t]] for t in range(n_prompt, len(tokens)))
+
+    def cross_entropy(logits, tokens, n_prompt):
+        return -F.cross_entropy(logits[n_prompt - 1 : -1], tokens[n_prompt:], reduction="sum")
+
+    for fn in (continuation_logprob, looped, cross_entropy):
+        assert check_continuation_logprob(fn) is True
+    assert "continuation_logprob: correct" in capsys.readouterr().out
+
+
+def test_continuation_logprob_stub_reports_not_implemented(capsys):
+    def stub(logits, tokens, n_prompt):
+        raise NotImplementedError()
+
+    assert check_continuation_logprob(stub) is False
+    assert "continuation_logprob: not implemented yet" in capsys.readouterr().out
+
+
+def test_scoring_with_the_logits_of_the_same_position_is_diagnosed():
+    message = diagnosis(check_continuation_logprob, lambda lg, tk, n: continuation_logprob(lg, tk, n, start_offset=0))
+    assert "off-by-one" in message and "logits[n_prompt - 1 : -1]" in message
+
+
+def test_scoring_the_prompt_too_is_diagnosed():
+    message = diagnosis(check_continuation_logprob, lambda lg, tk, n: continuation_logprob(lg, tk, n, first=1))
+    assert "scores the prompt's tokens as well" in message
+
+
+def test_summing_probabilities_is_diagnosed():
+    message = diagnosis(check_continuation_logprob, lambda lg, tk, n: continuation_logprob(lg, tk, n, kind="plain"))
+    assert "instead of their log-probabilities" in message
+
+
+def test_multiplying_probabilities_is_diagnosed():
+    message = diagnosis(check_continuation_logprob,
+                        lambda lg, tk, n: continuation_logprob(lg, tk, n, kind="plain", reduce=torch.prod))
+    assert "returns P(y | x) itself" in message
+
+
+def test_scoring_softmax_over_positions_is_diagnosed():
+    message = diagnosis(check_continuation_logprob, lambda lg, tk, n: continuation_logprob(lg, tk, n, axis=0))
+    assert "wrong axis" in message and "dim=-1" in message
+
+
+def test_mean_instead_of_sum_is_diagnosed():
+    mean = lambda lg, tk, n: continuation_logprob(lg, tk, n, reduce=torch.mean)  # noqa: E731
+    message = diagnosis(check_continuation_logprob, mean)
+    assert "mean log-probability per token instead of the sum" in message
+
+
+def test_gather_with_a_one_dimensional_index_gets_a_hint():
+    def flat_gather(logits, tokens, n_prompt):
+        return torch.log_softmax(logits[n_prompt - 1 : -1], dim=-1).gather(-1, tokens[n_prompt:]).sum()
+
+    assert "unsqueeze(-1)" in diagnosis(check_continuation_logprob, flat_gather)
