@@ -66,12 +66,13 @@ def train(args):
         print(f"training a byte-level BPE tokenizer with {args.vocab_size} tokens ...")
         tokenizer = BPETokenizer().train(text, args.vocab_size)
     device = pick_device(args.device)
-    data = LMData(tokenizer.encode(text), args.block_size, args.batch_size, device=device)
-    if args.resume:
-        model_config = GPTConfig.from_dict(load_checkpoint(out)["model_config"])
+    state = load_checkpoint(out, map_location=device) if args.resume else None
+    if state is not None:  # the model's shape comes from the checkpoint, not from the command line
+        model_config = GPTConfig.from_dict(state["model_config"])
     else:
         model_config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=args.block_size, n_layer=args.n_layer,
                                  n_head=args.n_head, n_embd=args.n_embd, dropout=args.dropout, pre_ln=not args.post_ln)
+    data = LMData(tokenizer.encode(text), model_config.block_size, args.batch_size, device=device)
     torch.manual_seed(args.seed)
     model = GPT(model_config).to(device)
     config = TrainConfig(max_iters=args.max_iters, learning_rate=args.learning_rate, min_lr=args.min_lr,
@@ -79,8 +80,8 @@ def train(args):
                          eval_interval=args.eval_interval, eval_iters=args.eval_iters, seed=args.seed,
                          checkpoint_dir=str(out), progress=not args.no_progress)
     trainer = Trainer(model, data, config)
-    if args.resume:
-        trainer.resume()
+    if state is not None:
+        trainer.load_state_dict(state)
         print(f"resuming from step {trainer.iter}")
     tokenizer.save(out)
     n_tokens = sum(len(split) for split in data.splits.values())

@@ -68,3 +68,13 @@ def test_a_character_the_tokenizer_never_saw_gets_a_clear_error(text_file, tmp_p
 def test_sampling_a_missing_checkpoint_gets_a_clear_error(tmp_path, capsys):
     assert main(["sample", "--checkpoint", str(tmp_path / "nowhere"), "--prompt", "a"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_resume_takes_the_model_shape_from_the_checkpoint(text_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(small_run(text_file, out)) == 0  # block size 32, 2 layers, 32 dims
+    capsys.readouterr()
+    resumed = ["train", "--text", str(text_file), "--out", str(out), "--resume", "--max-iters", "50",
+               "--eval-interval", "10", "--eval-iters", "2", "--no-progress"]  # no model flags repeated
+    assert main(resumed) == 0
+    assert "resuming from step 40" in capsys.readouterr().out
