@@ -18,8 +18,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
+from minigpt.report import REPORT_MIME
+
 ROOT = Path(__file__).resolve().parent.parent
-REPORT_MIME = "application/vnd.minigpt.report+json"  # the same as minigpt.report.REPORT_MIME
 
 
 def key_figures(nb):
