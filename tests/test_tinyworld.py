@@ -200,6 +200,23 @@ def test_known_prompts_and_answers(task_map):
         assert pair in pairs, pair
 
 
+def test_all_forms_asks_each_item_in_every_form_that_ends_with_the_answer(corpus, task_map):
+    every = tasks(seed=0, all_forms=True)
+    for name, task in every.items():
+        first = task_map[name]
+        assert set(first.heldout) <= set(task.heldout) and set(first.examples) <= set(task.examples)
+        for example in task.heldout:
+            assert example.prompt + example.answer not in corpus, (name, example)
+        by_answer_and_choices = {(e.answer, e.choices) for e in task.heldout}
+        assert len(by_answer_and_choices) <= len(first.heldout)  # one set of choices per item, in every form
+    counts = {name: len(task.heldout) / len(task_map[name].heldout) for name, task in every.items()}
+    assert counts["colours"] == 4 and counts["plurals"] == 3 and counts["qa"] == 2
+    assert 3 < counts["categories"] < 4  # "sharks are fish." ends with the answer; "swans are birds." does not
+    prompts = {e.prompt for e in every["colours"].heldout}
+    assert {"a lemon is", "the colour of a lemon is", "q: what colour is a lemon? a:"} <= prompts
+    assert "cold is the opposite of" not in {e.prompt for e in every["opposites"].examples}  # asks for hot
+
+
 def test_few_shot_prompt_is_demonstration_lines_then_the_query(task_map):
     task = task_map["opposites"]
     query, shots = task.heldout[0], task.examples[:2]

@@ -3,6 +3,8 @@
 tasks(seed) -> {name: Task} for opposites, plurals, categories, colours, arithmetic, translation, qa.
 A Task asks in the first form of its grammar list ("the opposite of hot is" -> " cold"); its
 `examples` occur in the training text, its `heldout` items never do in any of the task's forms.
+With all_forms=True it asks about each item in every form that ends with the answer ("what colour
+is a lemon?", "a lemon is", "the colour of a lemon is", ...), with the same choices in each form.
 Every Example has 4 choices (the answer and 3 wrong answers of the same kind), so chance is 25%.
 category_classification(seed) is the labelled dataset of GPT-1's fine-tuning step.
 """
@@ -86,19 +88,33 @@ def distractors(world, task, item, answer):
     return [o for o in dict.fromkeys(others) if o != answer]
 
 
-def make_example(world, task, item, rng):
-    """Split the task's first form at the answer: prompt, " " + answer, and shuffled choices."""
+def make_examples(world, task, item, rng, all_forms=False):
+    """Split the task's first form (or each form) at the answer: prompt, " " + answer, shuffled choices.
+
+    A form counts when its sentence ends with the answer: "cold is the opposite of hot." asks for
+    hot, not for cold, so it is not a form of the item (hot, cold). The first form always ends so.
+    """
     answer = answer_text(world, task, item)
-    sentence = fact_line(world, task, item, fact_forms(task, item)[0])
-    body = sentence[:-1] if sentence.endswith(".") else sentence
-    assert body.endswith(" " + answer), (sentence, answer)
     choices = [answer] + rng.sample(distractors(world, task, item, answer), N_DISTRACTORS)
     rng.shuffle(choices)
-    return Example(body[: -len(answer) - 1], " " + answer, tuple(" " + c for c in choices))
+    choices = tuple(" " + c for c in choices)
+    forms = fact_forms(task, item)
+    examples = []
+    for form in forms if all_forms else forms[:1]:
+        sentence = fact_line(world, task, item, form)
+        body = sentence[:-1] if sentence.endswith(".") else sentence
+        if body.endswith(" " + answer):
+            examples.append(Example(body[: -len(answer) - 1], " " + answer, choices))
+    assert examples, (task, item, answer)
+    return examples
 
 
-def tasks(seed=0, world=None):
-    """{name: Task} for every task kind; the seed only decides the distractors and their order."""
+def tasks(seed=0, world=None, all_forms=False):
+    """{name: Task} for every task kind; the seed only decides the distractors and their order.
+
+    all_forms=False: one Example per item, in the form the task asks in. all_forms=True: one per item
+    and form, the same item asked in other words (more prompts per held-out item, same choices).
+    """
     world = world or World()
     result = {}
     for name, description in g.TASK_DESCRIPTIONS.items():
@@ -107,11 +123,13 @@ def tasks(seed=0, world=None):
         shown = fact_items(world, name)
         heldout = [item for item in items if item not in shown]
         ends_with_period = fact_forms(name, items[0])[0].endswith(".")
+        examples = [make_examples(world, name, item, rng, all_forms) for item in shown]
+        heldout = [make_examples(world, name, item, rng, all_forms) for item in heldout]
         result[name] = Task(
             name=name, description=description,
             template="{prompt}{answer}" + ("." if ends_with_period else ""),
-            examples=tuple(make_example(world, name, item, rng) for item in shown),
-            heldout=tuple(make_example(world, name, item, rng) for item in heldout),
+            examples=tuple(e for group in examples for e in group),
+            heldout=tuple(e for group in heldout for e in group),
         )
     return result
 
