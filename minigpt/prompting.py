@@ -59,34 +59,61 @@ def score_choices(model, tokenizer, prompt, choices, normalize="mean"):
     normalize="mean": the sum divided by the number of tokens of y. Every token adds a negative
     term to the sum, so the sum favours short answers; the mean, the log-likelihood per token,
     compares answers of different lengths on an equal footing.
+    """
+    return score_many(model, tokenizer, [(prompt, choices)], normalize)[0]
 
-    All choices go through the model in one batch, right-padded to the longest: attention is
-    causal, so the padding after a sequence does not change the logits of its own positions.
+
+LOGITS_BUDGET = 2**24  # floats of logits per forward pass (64 MB): sets how many sequences share a batch
+
+
+def score_many(model, tokenizer, queries, normalize="mean"):
+    """score_choices for many queries at once: queries is a list of (prompt, choices); returns a list
+    with a list of scores per query.
+
+    All the (prompt, choice) sequences go through the model together, in batches right-padded to the
+    longest sequence: attention is causal, so the padding after a sequence does not change the logits of
+    its own positions. A batch holds as many sequences as fit in LOGITS_BUDGET floats of logits.
     """
     _check_normalize(normalize)
-    if not choices:
-        raise ValueError("score_choices needs at least one choice to score")
     block_size = model.config.block_size
-    pairs = [encode_pair(tokenizer, prompt, choice, block_size) for choice in choices]
-    sequences = [p + c for p, c in pairs]
-    longest = max(len(s) for s in sequences)
-    batch = torch.zeros(len(sequences), longest, dtype=torch.long, device=_device(model))  # padding id 0
-    for i, sequence in enumerate(sequences):
-        batch[i, : len(sequence)] = torch.tensor(sequence)
-    with _evaluating(model):
-        logits, _ = model(batch)  # (N, T_max) -> (N, T_max, V)
-    scores = []
-    for i, (prompt_ids, continuation_ids) in enumerate(pairs):
-        n = len(prompt_ids) + len(continuation_ids)
-        logprobs = token_logprobs(logits[i, :n], batch[i, :n], len(prompt_ids))  # padding left out
-        scores.append((logprobs.mean() if normalize == "mean" else logprobs.sum()).item())
+    pairs, owner = [], []  # one (prompt ids, continuation ids) per sequence, and the query it belongs to
+    for q, (prompt, choices) in enumerate(queries):
+        if not choices:
+            raise ValueError("score_choices needs at least one choice to score")
+        for choice in choices:
+            pairs.append(encode_pair(tokenizer, prompt, choice, block_size))
+            owner.append(q)
+    longest = max((len(p) + len(c) for p, c in pairs), default=1)
+    per_batch = max(1, LOGITS_BUDGET // (longest * model.config.vocab_size))
+    flat = []
+    for start in range(0, len(pairs), per_batch):
+        chunk = pairs[start : start + per_batch]
+        batch = torch.zeros(len(chunk), max(len(p) + len(c) for p, c in chunk), dtype=torch.long,
+                            device=_device(model))  # padding id 0
+        for i, (prompt_ids, continuation_ids) in enumerate(chunk):
+            batch[i, : len(prompt_ids) + len(continuation_ids)] = torch.tensor(prompt_ids + continuation_ids)
+        with _evaluating(model):
+            logits, _ = model(batch)  # (N, T_max) -> (N, T_max, V)
+        for i, (prompt_ids, continuation_ids) in enumerate(chunk):
+            n = len(prompt_ids) + len(continuation_ids)
+            logprobs = token_logprobs(logits[i, :n], batch[i, :n], len(prompt_ids))  # padding left out
+            flat.append((logprobs.mean() if normalize == "mean" else logprobs.sum()).item())
+    scores = [[] for _ in queries]
+    for q, score in zip(owner, flat):
+        scores[q].append(score)
     return scores
 
 
 def predict(model, tokenizer, example, prompt=None, normalize="mean"):
     """The choice of a tinyworld Example with the highest score after `prompt` (default: example.prompt)."""
-    scores = score_choices(model, tokenizer, example.prompt if prompt is None else prompt, example.choices, normalize)
-    return example.choices[max(range(len(scores)), key=scores.__getitem__)]  # the first of equal best scores
+    return predictions(model, tokenizer, [example], None if prompt is None else [prompt], normalize)[0]
+
+
+def predictions(model, tokenizer, examples, prompts=None, normalize="mean"):
+    """The highest-scoring choice of each example (the first of equal best scores), all scored in batches."""
+    examples, prompts = _examples_and_prompts(examples, prompts)
+    all_scores = score_many(model, tokenizer, [(p, ex.choices) for ex, p in zip(examples, prompts)], normalize)
+    return [ex.choices[max(range(len(s)), key=s.__getitem__)] for ex, s in zip(examples, all_scores)]
 
 
 def accuracy(model, tokenizer, examples, prompts=None, normalize="mean"):
@@ -96,8 +123,16 @@ def accuracy(model, tokenizer, examples, prompts=None, normalize="mean"):
     each example's own prompt, which is zero-shot.
     """
     examples, prompts = _examples_and_prompts(examples, prompts)
-    right = sum(predict(model, tokenizer, ex, p, normalize) == ex.answer for ex, p in zip(examples, prompts))
-    return right / len(examples)
+    guesses = predictions(model, tokenizer, examples, prompts, normalize)
+    return sum(guess == ex.answer for guess, ex in zip(guesses, examples)) / len(examples)
+
+
+def task_accuracies(model, tokenizer, tasks, split="heldout", normalize="mean"):
+    """{task name: zero-shot accuracy} for a dict of tinyworld Tasks, on each task's held-out items
+    (split="heldout": never stated in the task's forms) or on the items the text states ("examples")."""
+    if split not in ("heldout", "examples"):
+        raise ValueError(f'split={split!r} must be "heldout" or "examples"')
+    return {name: accuracy(model, tokenizer, getattr(task, split), normalize=normalize) for name, task in tasks.items()}
 
 
 def greedy_completion(model, tokenizer, prompt, max_new_tokens=12, stop=("\n", ".")):

@@ -15,9 +15,11 @@ from minigpt.prompting import (
     greedy_completion,
     predict,
     score_choices,
+    score_many,
+    task_accuracies,
     token_logprobs,
 )
-from minigpt.tinyworld.tasks import Example, tasks
+from minigpt.tinyworld.tasks import Example, Task, tasks
 
 TOY_TEXT = "a b c d e f g h.\n" * 60  # the letter after "c " is always "d": learnable from the context
 LETTERS = "abcdefgh"
@@ -125,6 +127,18 @@ def test_padding_in_a_batch_does_not_change_the_scores(tokenizer_and_model):
         [a.mean().item() for a in alone], abs=1e-5)
 
 
+def test_scoring_many_queries_at_once_equals_scoring_each_alone(tokenizer_and_model, monkeypatch):
+    tokenizer, model = tokenizer_and_model
+    queries = [("a b c d", [" e", " e f g h.", " x"]), ("a", [" b", " b c"]), ("c d e f g", [" h.", " a", " b", " c"])]
+    alone = [score_choices(model, tokenizer, prompt, choices, "sum") for prompt, choices in queries]
+    for budget in (10**9, 1):  # everything in one batch; one sequence per batch
+        monkeypatch.setattr("minigpt.prompting.LOGITS_BUDGET", budget)
+        together = score_many(model, tokenizer, queries, "sum")
+        assert [len(s) for s in together] == [3, 2, 4]
+        for got, want in zip(together, alone):
+            assert got == pytest.approx(want, abs=1e-5)
+
+
 def test_a_long_prompt_loses_tokens_on_the_left_and_keeps_the_continuation():
     model = tiny_model(CHAR_TOKENIZER.vocab_size, block_size=8)
     prompt, continuation = "a b c d e f g h.\na b", " c d"  # 19 + 4 characters, one token each
@@ -190,6 +204,17 @@ def test_accuracy_takes_one_prompt_per_example(trained):
     assert accuracy(trained, CHAR_TOKENIZER, examples, prompts=after_g) < 1.0
     with pytest.raises(ValueError, match="2 prompts for 8 examples"):
         accuracy(trained, CHAR_TOKENIZER, examples, prompts=few_shot[:2])
+
+
+def test_task_accuracies_is_accuracy_per_task_on_the_chosen_split(trained):
+    examples = toy_examples()
+    wrong_answers = [Example(e.prompt, next(c for c in e.choices if c != e.answer), e.choices) for e in examples]
+    toy = {"right": Task("right", "", "{prompt}{answer}", tuple(examples), tuple(wrong_answers)),
+           "wrong": Task("wrong", "", "{prompt}{answer}", tuple(wrong_answers), tuple(examples))}
+    assert task_accuracies(trained, CHAR_TOKENIZER, toy) == {"right": 0.0, "wrong": 1.0}  # held-out by default
+    assert task_accuracies(trained, CHAR_TOKENIZER, toy, split="examples") == {"right": 1.0, "wrong": 0.0}
+    with pytest.raises(ValueError, match="heldout"):
+        task_accuracies(trained, CHAR_TOKENIZER, toy, split="test")
 
 
 def test_greedy_completion_and_accuracy_on_the_trained_model(trained):
