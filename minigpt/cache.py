@@ -30,6 +30,16 @@ def recipe_key(recipe):
 
 def cached_model(recipe, train, cache_dir=None):
     """The GPT that `train(recipe)` returns, loaded from the cache when it was trained before."""
+    model, _ = cached_run(recipe, lambda r: (train(r), {}), cache_dir)
+    return model
+
+
+def cached_run(recipe, train, cache_dir=None):
+    """(model, record): what `train(recipe)` returns, loaded from the cache when it was trained before.
+
+    record is a dict of plain values that goes with the model: its loss history, the accuracies
+    measured during training; whatever a notebook plots without training again.
+    """
     path = cache_directory(cache_dir) / "models" / recipe_key(recipe) / CHECKPOINT_NAME
     if path.exists():
         try:
@@ -38,10 +48,11 @@ def cached_model(recipe, train, cache_dir=None):
                 model = GPT(GPTConfig.from_dict(state["model_config"]))
                 model.load_state_dict(state["model"])
                 print(f"loaded a model trained earlier with this recipe ({path})")
-                return model.eval()
+                return model.eval(), state.get("record", {})
             print(f"{path} holds a different recipe; training again")
         except (ValueError, RuntimeError, KeyError, EOFError) as err:
             print(f"cannot use {path} ({err}); training again")
-    model = train(recipe)
-    save_checkpoint({"recipe": recipe, "model_config": model.config.to_dict(), "model": model.state_dict()}, path)
-    return model.eval()
+    model, record = train(recipe)
+    state = {"recipe": recipe, "model_config": model.config.to_dict(), "model": model.state_dict(), "record": record}
+    save_checkpoint(state, path)
+    return model.eval(), record

@@ -34,11 +34,10 @@ def report(**figures):
         get_ipython = None
     if get_ipython is None or get_ipython() is None:
         print(text)
-        return figures
+        return
     bundle = {
         "text/plain": text,
         "text/html": f"<table><tr><th>key figure</th><th>value</th></tr>{rows}</table>",
         REPORT_MIME: json.loads(json.dumps(figures)),
     }
-    display(bundle, raw=True)
-    return figures
+    display(bundle, raw=True)  # nothing is returned, so the figures are not shown twice as the cell's result

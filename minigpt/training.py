@@ -73,8 +73,14 @@ def lm_loss(model, batch):
 
 
 class Trainer:
-    def __init__(self, model, data, config=None, loss_fn=lm_loss):
-        self.model, self.data, self.loss_fn = model, data, loss_fn
+    """Trains `model` on `data` (an LMData, or anything with get_batch(split, generator)) by `loss_fn`.
+
+    on_eval: an optional function called as on_eval(trainer) after each evaluation, to measure more
+    than the loss (a zero-shot accuracy, say); a dict of numbers it returns is added to the log line.
+    """
+
+    def __init__(self, model, data, config=None, loss_fn=lm_loss, on_eval=None):
+        self.model, self.data, self.loss_fn, self.on_eval = model, data, loss_fn, on_eval
         self.config = config or TrainConfig()
         self.optimizer = make_optimizer(model, self.config)
         torch.manual_seed(self.config.seed)  # dropout draws from the global generator
@@ -152,6 +158,9 @@ class Trainer:
         h["val_loss"].append(losses["val"])
         seconds = self.elapsed + time.perf_counter() - start
         message = f"step {self.iter:5d}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f} ({seconds:.1f} s)"
+        extra = self.on_eval(self) if self.on_eval else None
+        if extra:
+            message += "".join(f", {name} {value:.3f}" for name, value in extra.items())
         if self.config.progress:
             bar.write(message)
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from minigpt import GPT, GPTConfig
-from minigpt.cache import cached_model, recipe_key
+from minigpt.cache import cached_model, cached_run, recipe_key
 
 
 def make_trainer(calls):
@@ -47,3 +47,17 @@ def test_a_damaged_cache_entry_is_trained_again(tmp_path, capsys):
 def test_recipes_must_be_plain_values():
     with pytest.raises(TypeError, match="plain values"):
         recipe_key({"config": GPTConfig()})
+
+
+def test_a_run_keeps_its_record_with_the_model(tmp_path):
+    calls = []
+
+    def train(recipe):
+        model = make_trainer(calls)(recipe)
+        return model, {"curve": [{"step": 10, "accuracy": 0.5}], "loss": [2.0, 1.5]}
+
+    recipe = {"n_embd": 16, "seed": 0}
+    model, record = cached_run(recipe, train, cache_dir=tmp_path)
+    again, loaded = cached_run(recipe, train, cache_dir=tmp_path)
+    assert len(calls) == 1 and loaded == record == {"curve": [{"step": 10, "accuracy": 0.5}], "loss": [2.0, 1.5]}
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), again.parameters()))

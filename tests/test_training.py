@@ -71,6 +71,19 @@ def test_resume_reproduces_the_next_losses_bit_for_bit(tmp_path):
     assert resumed.history["val_loss"] == straight.history["val_loss"]
 
 
+def test_on_eval_runs_after_each_evaluation_and_its_numbers_are_logged(capsys):
+    seen = []
+
+    def on_eval(trainer):
+        seen.append((trainer.iter, trainer.history["eval_iter"][-1]))
+        return {"probe": trainer.iter / 100}
+
+    Trainer(tiny_model(), random_data(), quiet(progress=True), on_eval=on_eval).run()
+    assert seen == [(10, 10), (20, 20)]  # called once per evaluation, after the losses are recorded
+    out = capsys.readouterr().out  # the log lines go where tqdm.write puts them, stdout
+    assert "probe 0.100" in out and "probe 0.200" in out
+
+
 def test_interrupt_keeps_the_work_and_writes_a_checkpoint(tmp_path):
     calls = {"n": 0}
 
