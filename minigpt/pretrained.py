@@ -16,6 +16,7 @@ minigpt's parameter names are GPT-2's own, so loading is a short rename table wi
 Nothing here touches the network, and nothing here imports transformers: the files are read by hand.
 """
 import json
+import os
 import re
 import struct
 from pathlib import Path
@@ -44,6 +45,26 @@ CONV1D_WEIGHTS = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight",
 # Buffers, not parameters: the causal mask ("attn.bias") and the value it filled in ("attn.masked_bias").
 # minigpt builds its mask on the fly, so they are skipped.
 IGNORED = re.compile(r"h\.\d+\.attn\.(bias|masked_bias)")
+
+
+GPT2_FILES = ("config.json", "vocab.json", "merges.txt")  # plus the weights, in either format
+DEFAULT_PLACES = ("~/models/gpt2",)
+
+
+def find_local_gpt2(places=None):
+    """The first directory that holds a complete GPT-2 checkpoint, or None; never touches the network.
+
+    It looks in $MINIGPT_GPT2 (when set), then in each of `places` (default: ~/models/gpt2). A complete
+    checkpoint has config.json, vocab.json, merges.txt and model.safetensors or pytorch_model.bin.
+    """
+    candidates = [os.environ["MINIGPT_GPT2"]] if os.environ.get("MINIGPT_GPT2") else []
+    candidates += list(DEFAULT_PLACES if places is None else places)
+    for candidate in candidates:
+        path = Path(candidate).expanduser()
+        has_weights = (path / "model.safetensors").is_file() or (path / "pytorch_model.bin").is_file()
+        if has_weights and all((path / name).is_file() for name in GPT2_FILES):
+            return path
+    return None
 
 
 def load_gpt2(path, device="cpu"):

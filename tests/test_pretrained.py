@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from minigpt import GPT, BPETokenizer
+from minigpt.pretrained import find_local_gpt2
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(n_layer=2, n_head=2, n_embd=32, n_positions=64, vocab_size=100)
@@ -222,3 +223,18 @@ def test_tokenizer_files_from_hugging_face_tokenizers_give_the_same_ids(tmp_path
         assert ids == reference.encode(text).ids
         assert ours.decode(ids) == text
     assert ours.encode("<|endoftext|>") == [reference.token_to_id("<|endoftext|>")]
+
+
+def test_find_local_gpt2_takes_the_first_complete_directory_and_never_a_partial_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("MINIGPT_GPT2", raising=False)
+    partial, complete, other = tmp_path / "partial", tmp_path / "complete", tmp_path / "other"
+    for directory, names in ((partial, ["config.json", "model.safetensors", "vocab.json"]),  # no merges.txt
+                             (complete, ["config.json", "pytorch_model.bin", "vocab.json", "merges.txt"]),
+                             (other, ["config.json", "model.safetensors", "vocab.json", "merges.txt"])):
+        directory.mkdir()
+        for name in names:
+            (directory / name).write_text("{}")
+    assert find_local_gpt2([tmp_path / "missing", partial, complete, other]) == complete
+    assert find_local_gpt2([partial]) is None and find_local_gpt2([]) is None
+    monkeypatch.setenv("MINIGPT_GPT2", str(other))  # the environment variable is looked at first
+    assert find_local_gpt2([complete]) == other
