@@ -23,8 +23,13 @@ $(STAMP): pyproject.toml
 course: $(STAMP)
 	$(PY) tools/run_course.py --out build
 
+# A fresh model cache for every test run, so that the notebooks' training is always exercised (and a
+# later notebook still reuses an earlier one's models within the run); the student's cache is untouched.
+TEST_CACHE := build/test-cache
+
 test: $(STAMP)
-	$(PY) -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env
+	rm -rf $(TEST_CACHE)
+	MINIGPT_CACHE=$(abspath $(TEST_CACHE)) $(PY) -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab notebooks
