@@ -361,3 +361,20 @@ def attention_maps(model, idx):
         q, k, _ = block.attn.qkv(x)
         maps.append(causal_attention_weights(q, k))
     return maps
+
+
+def induction_scores(attention, period):
+    """How much each head acts as an induction head, from its attention on a repeated sequence.
+
+    attention: (..., T, T) weights for a sequence whose tokens repeat with this period (a random block
+    of `period` tokens, then the same block again). At a position t in a repeat, the token t - period
+    is the same token, seen before; an induction head looks at what came NEXT that time, position
+    t - period + 1, so that it can predict (copy) it. The score is the mean attention weight on that
+    position over every t >= period: 1 for a perfect induction head, about 1/t for uniform attention.
+    Returns (...,): one score per head.
+    """
+    T = attention.shape[-1]
+    if not 1 <= period < T:
+        raise ValueError(f"period={period} must be between 1 and {T - 1} (the sequence has {T} tokens)")
+    t = torch.arange(period, T)
+    return attention[..., t, t - period + 1].mean(-1)

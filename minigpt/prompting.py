@@ -16,6 +16,7 @@ tokens are the same whatever the prompt (a tinyworld answer starts with its spac
 the prompt has no trailing space). A sequence longer than the model's context loses tokens from
 the left of the prompt, never from the continuation.
 """
+import random
 from contextlib import contextmanager
 
 import torch
@@ -174,6 +175,26 @@ def build_prompt(demonstrations, query, description=None, separator="\n"):
         raise TypeError("demonstrations must be a list of strings, one per solved example, not one string")
     lines = ([description] if description else []) + list(demonstrations) + [query]
     return separator.join(lines)
+
+
+def few_shot_prompts(task, queries, k, seed=0, with_description=False):
+    """One K-shot prompt per query of a tinyworld Task: k solved demonstrations drawn at random from
+    task.examples (never the query itself), one per line, then the query's prompt.
+
+    GPT-3's zero-, one- and few-shot settings are this function with k = 0, 1 and K: the model is the
+    same and only the prompt changes. The draw depends on seed, so a spread over seeds measures how
+    much the choice and the order of the demonstrations move the accuracy.
+    """
+    if k < 0:
+        raise ValueError(f"k={k}: the number of demonstrations cannot be negative")
+    rng = random.Random(f"few-shot:{seed}:{task.name}:{k}")
+    prompts = []
+    for query in queries:
+        pool = [e for e in task.examples if e.prompt != query.prompt]
+        if k > len(pool):
+            raise ValueError(f"k={k} demonstrations asked for, but the task has only {len(pool)} to draw from")
+        prompts.append(task.few_shot_prompt(query, rng.sample(pool, k), with_description))
+    return prompts
 
 
 def encode_pair(tokenizer, prompt, continuation, block_size):

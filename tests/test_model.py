@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from minigpt import GPT, GPTConfig, KVCache, causal_attention, sample_next_token
+from minigpt import GPT, GPTConfig, KVCache, attention_maps, causal_attention, induction_scores, sample_next_token
 
 
 def tiny(**overrides):
@@ -163,3 +163,31 @@ def test_attention_maps_are_causal_and_reproduce_each_layers_output():
     _, _, v = attn.qkv(x)
     y = (maps[1] @ v).transpose(1, 2).reshape(2, 12, 32)
     torch.testing.assert_close(attn.c_proj(y), out, atol=1e-5, rtol=1e-5)
+
+
+def test_induction_scores_recognise_an_induction_head_and_nothing_else():
+    T, period = 12, 5
+    induction = torch.zeros(T, T)
+    previous_token = torch.zeros(T, T)
+    uniform = torch.tril(torch.ones(T, T)) / torch.arange(1, T + 1)[:, None]
+    for t in range(T):
+        previous_token[t, max(t - 1, 0)] = 1.0
+        induction[t, t - period + 1 if t >= period else 0] = 1.0
+    heads = torch.stack([induction, previous_token, uniform])[None]  # (1, 3 heads, T, T)
+    scores = induction_scores(heads, period)
+    assert scores.shape == (1, 3)
+    assert scores[0, 0] == 1.0 and scores[0, 1] == 0.0
+    expected_uniform = sum(1 / (t + 1) for t in range(period, T)) / (T - period)
+    assert scores[0, 2].item() == pytest.approx(expected_uniform)
+    with pytest.raises(ValueError, match="period"):
+        induction_scores(heads, T)
+
+
+def test_induction_scores_read_the_attention_maps_of_an_untrained_model_as_no_induction():
+    """Attention maps of a real model go through induction_scores with the (B, heads, T, T) layout."""
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=50, block_size=32, n_layer=2, n_head=2, n_embd=32))
+    block = torch.randint(0, 50, (3, 10))
+    maps = attention_maps(model, torch.cat([block, block], dim=1))
+    scores = torch.stack([induction_scores(a, 10).mean(0) for a in maps])  # (layers, heads)
+    assert scores.shape == (2, 2) and bool(((scores > 0) & (scores < 0.5)).all())  # untrained: no induction head

@@ -10,6 +10,7 @@ from minigpt import GPT, BPETokenizer, CharTokenizer, GPTConfig
 from minigpt.prompting import (
     accuracy,
     build_prompt,
+    few_shot_prompts,
     continuation_logprobs,
     greedy_accuracy,
     greedy_completion,
@@ -295,3 +296,19 @@ def test_build_prompt_agrees_with_tinyworld_few_shot_prompt(name):
             ours = build_prompt([task.demonstration(s) for s in shots], query.prompt,
                                 task.description if with_description else None)
             assert ours == task.few_shot_prompt(query, shots, with_description=with_description)
+
+
+def test_few_shot_prompts_are_k_demonstrations_then_the_query_and_never_the_query_itself():
+    task = tasks(seed=0)["opposites"]
+    queries = task.examples[:10]
+    assert few_shot_prompts(task, queries, 0) == [q.prompt for q in queries]  # zero-shot
+    prompts = few_shot_prompts(task, queries, 3, seed=1, with_description=True)
+    for query, prompt in zip(queries, prompts):
+        lines = prompt.split("\n")
+        assert len(lines) == 5 and lines[0] == task.description and lines[-1] == query.prompt
+        assert task.demonstration(query) not in lines[1:4]
+        assert all(line in {task.demonstration(e) for e in task.examples} for line in lines[1:4])
+    assert few_shot_prompts(task, queries, 3, seed=1, with_description=True) == prompts  # seeded
+    assert few_shot_prompts(task, queries, 3, seed=2, with_description=True) != prompts
+    with pytest.raises(ValueError, match="only"):
+        few_shot_prompts(task, queries, len(task.examples))
