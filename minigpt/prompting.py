@@ -139,11 +139,18 @@ def task_accuracies(model, tokenizer, tasks, split="heldout", normalize="mean"):
 def greedy_completion(model, tokenizer, prompt, max_new_tokens=12, stop=("\n", ".")):
     """What the model writes after `prompt` when it always picks the most likely token (temperature 0),
     cut just before the first stop string. The prompt keeps its last block_size tokens."""
+    return completion(model, tokenizer, prompt, max_new_tokens, stop, temperature=0)
+
+
+def completion(model, tokenizer, prompt, max_new_tokens=12, stop=("\n", "."), temperature=1.0, seed=0):
+    """What the model writes after `prompt`, sampled at `temperature` (0: greedy) with a generator seeded
+    by `seed`, so the same call gives the same text; cut just before the first stop string."""
     ids = tokenizer.encode(prompt)[-model.config.block_size :]
     if not ids:
         raise ValueError("the prompt is empty: give the model at least one token to continue")
     idx = torch.tensor([ids], device=_device(model))  # (1, T)
-    out = model.generate(idx, max_new_tokens, temperature=0)  # (1, T + max_new_tokens); eval mode inside
+    generator = torch.Generator(device=idx.device).manual_seed(seed)
+    out = model.generate(idx, max_new_tokens, temperature=temperature, generator=generator)  # eval mode inside
     text = tokenizer.decode(out[0, len(ids) :])
     cut = min((text.find(s) for s in stop if s in text), default=len(text))
     return text[:cut]
