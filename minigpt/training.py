@@ -130,7 +130,10 @@ class Trainer:
         until = self.config.max_iters if until is None else until
         self.model.train()
         self.interrupted = False
-        bar = tqdm(total=until, initial=self.iter, desc="training", disable=not self.config.progress, unit="step")
+        # One refresh a second: in Jupyter every refresh is a few widget messages, and a long cell that sends
+        # thousands of them overflows the kernel's message queue (nbval then loses the end of the cell).
+        bar = tqdm(total=until, initial=self.iter, desc="training", disable=not self.config.progress, unit="step",
+                   mininterval=1.0)
         start = time.perf_counter()
         try:
             while self.iter < until:

@@ -197,14 +197,15 @@ def test_a_trained_model_predicts_every_toy_answer_and_an_untrained_one_does_not
 
 def test_accuracy_takes_one_prompt_per_example(trained):
     examples = toy_examples()
-    few_shot = [build_prompt(["c d e f"], ex.prompt) for ex in examples]
-    assert accuracy(trained, CHAR_TOKENIZER, examples, prompts=few_shot) == 1.0
+    # each query as the training text writes it: one whole line, then the letters from "a" up to the query's end
+    in_context = [build_prompt(["a b c d e f g h."], TOY_TEXT[: TOY_TEXT.index(ex.prompt[-1]) + 1]) for ex in examples]
+    assert accuracy(trained, CHAR_TOKENIZER, examples, prompts=in_context) == 1.0
     after_g = ["a b c d e f g"] * len(examples)  # every example asked after "g": the model answers " h"
     with_h = [(ex, p) for ex, p in zip(examples, after_g) if " h" in ex.choices]
     assert with_h and all(predict(trained, CHAR_TOKENIZER, ex, p) == " h" for ex, p in with_h)
     assert accuracy(trained, CHAR_TOKENIZER, examples, prompts=after_g) < 1.0
     with pytest.raises(ValueError, match="2 prompts for 8 examples"):
-        accuracy(trained, CHAR_TOKENIZER, examples, prompts=few_shot[:2])
+        accuracy(trained, CHAR_TOKENIZER, examples, prompts=in_context[:2])
 
 
 def test_task_accuracies_is_accuracy_per_task_on_the_chosen_split(trained):
@@ -234,7 +235,7 @@ class ScriptedModel(nn.Module):
         self.script = torch.tensor(tokenizer.encode(text))
         self.prompts = []
 
-    def generate(self, idx, max_new_tokens, temperature=1.0):
+    def generate(self, idx, max_new_tokens, temperature=1.0, generator=None):
         assert temperature == 0, "greedy decoding"
         self.prompts.append(idx[0].tolist())
         return torch.cat([idx, self.script[:max_new_tokens][None]], dim=1)
