@@ -1,5 +1,5 @@
 """minigpt: a tiny, readable GPT library, from GPT-1 pretraining to ChatGPT-style RLHF, on a laptop CPU."""
-from . import prompting, tinyworld
+from . import incontext, prompting, tinyworld
 from .checkpoint import load_checkpoint, load_model, save_checkpoint
 from .corpus import download_text
 from .data import LMData, load_text
@@ -13,6 +13,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BPETokenizer", "CharTokenizer", "GPT", "GPTConfig", "KVCache", "LMData", "attention_maps", "TrainConfig", "Trainer",
-    "causal_attention", "download_text", "induction_scores", "learning_rate_at", "lm_loss", "load_checkpoint", "load_model", "load_text",
+    "causal_attention", "download_text", "incontext", "induction_scores", "learning_rate_at", "lm_loss", "load_checkpoint", "load_model", "load_text",
     "load_tokenizer", "make_optimizer", "pick_device", "prompting", "report", "sample_next_token", "save_checkpoint", "tinyworld",
 ]

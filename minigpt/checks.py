@@ -15,12 +15,15 @@ live beside the exercises they check; import them all from here:
                           frequencies with the exact distribution instead of values
     checks_gpt2.py        one BPE merge step, GPT-2's pre-LN block and scaled residual init,
                           and scoring a continuation by its log-likelihood (zero-shot)
+    checks_gpt3.py        a K-shot prompt, accuracy against the number of shots, and the
+                          induction score of an attention pattern
 """
 from .checks_attention import check_causal_self_attention, check_merge_heads, check_split_heads
 from .checks_core import Mistake, run_check
 from .checks_gpt1 import check_auxiliary_loss, check_entailment_input, check_next_token_loss
 from .checks_gpt2 import (check_continuation_logprob, check_merge, check_most_frequent_pair, check_pre_ln_block,
                           check_residual_init_std)
+from .checks_gpt3 import check_accuracy_over_shots, check_induction_score, check_k_shot_prompt
 from .checks_sampling import check_sample_next_token
 
 __all__ = [
@@ -29,3 +32,4 @@ __all__ = [
 ]
 __all__ += ["check_continuation_logprob", "check_merge", "check_most_frequent_pair", "check_pre_ln_block",
             "check_residual_init_std"]
+__all__ += ["check_accuracy_over_shots", "check_induction_score", "check_k_shot_prompt"]

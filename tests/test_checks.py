@@ -11,8 +11,11 @@ from minigpt import GPT, BPETokenizer, GPTConfig
 from minigpt.checks import (
     check_auxiliary_loss,
     check_causal_self_attention,
+    check_accuracy_over_shots,
     check_continuation_logprob,
     check_entailment_input,
+    check_induction_score,
+    check_k_shot_prompt,
     check_merge,
     check_merge_heads,
     check_most_frequent_pair,
@@ -31,7 +34,8 @@ EVERY_CHECKER = [
     (check_sample_next_token, "sample_next_token"), (check_entailment_input, "entailment_input"),
     (check_auxiliary_loss, "auxiliary_loss"), (check_most_frequent_pair, "most_frequent_pair"), (check_merge, "merge"),
     (check_pre_ln_block, "pre_ln_block"), (check_residual_init_std, "residual_init_std"),
-    (check_continuation_logprob, "continuation_logprob"),
+    (check_continuation_logprob, "continuation_logprob"), (check_k_shot_prompt, "k_shot_prompt"),
+    (check_accuracy_over_shots, "accuracy_over_shots"), (check_induction_score, "induction_score"),
 ]
 
 

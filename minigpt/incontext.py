@@ -1,0 +1,105 @@
+"""GPT-3's in-context learning, measured: accuracy against the number of demonstrations in the prompt,
+how much the choice and order of the demonstrations move it, and the attention heads that copy from the
+context (induction heads).
+
+GPT-3 (Brown et al. 2020) evaluated one model three ways, with no gradient update: zero-shot (just the
+query, perhaps after a task description), one-shot and few-shot (K solved demonstrations, then the query).
+Here a *prompt source* is a function (k, seed) -> (examples, prompts) that builds one prompt with k
+demonstrations per example; shot_curve scores them all with notebook 02's likelihood scoring.
+
+    curve = shot_curve(model, tokenizer, task_prompts(tasks["opposites"]), shots=(0, 1, 2, 4, 8), seeds=range(3))
+    curve[8]    # [accuracy with seed 0, seed 1, seed 2]: the spread over choices and orders of demonstrations
+
+Induction heads (Olsson et al. 2022) attend from a token to the token that FOLLOWED its previous
+occurrence, so that the model can copy it: on "... A B ... A" they look at B. induction_head_scores
+finds them with a sequence of random tokens repeated twice, where this is the only way to predict.
+"""
+import torch
+
+from .model import attention_maps, induction_scores
+from .prompting import accuracy, few_shot_prompts
+from .tinyworld import context_mapping_task
+
+
+def task_prompts(task, split="heldout", with_description=False, n_queries=None):
+    """A prompt source for a tinyworld Task: its `split` items ("heldout" or "examples") as queries, each after
+    k demonstrations drawn from task.examples (never the query itself) by prompting.few_shot_prompts(seed)."""
+    if split not in ("heldout", "examples"):
+        raise ValueError(f'split={split!r} must be "heldout" or "examples"')
+    queries = list(getattr(task, split))[:n_queries]
+    if not queries:
+        raise ValueError(f"the task {task.name!r} has no {split} items to ask about; try split='examples'")
+
+    def build(k, seed):
+        return queries, few_shot_prompts(task, queries, k, seed, with_description)
+
+    return build
+
+
+def mapping_prompts(n_keys=4, n_examples=200, description=None):
+    """A prompt source for TinyWorld's context-defined mappings (lex lines): k demonstrations of a fresh random
+    mapping, then a query (tinyworld.context_mapping_task). With k = 0 nothing says which word is right, so the
+    accuracy is 1 / n_keys by construction. description: an optional line put before every prompt."""
+
+    def build(k, seed):
+        examples = context_mapping_task(seed=seed, n_pairs=k, n_keys=n_keys, n_examples=n_examples)
+        prompts = [ex.prompt if description is None else f"{description}\n{ex.prompt}" for ex in examples]
+        return examples, prompts
+
+    return build
+
+
+def shot_curve(model, tokenizer, prompts, shots=(0, 1, 2, 4, 8), seeds=(0,), normalize="mean"):
+    """{k: [accuracy for each seed]}: accuracy with k demonstrations in the prompt, for each k in `shots`.
+
+    prompts: a prompt source, (k, seed) -> (examples, prompts). Each seed draws other demonstrations in
+    another order, so the spread of a row shows how sensitive in-context learning is to them.
+    """
+    if not shots or min(shots) < 0:
+        raise ValueError(f"shots={tuple(shots)} must be numbers of demonstrations, 0 or more")
+    curve = {}
+    for k in shots:
+        curve[k] = [accuracy(model, tokenizer, *prompts(k, seed), normalize=normalize) for seed in seeds]
+    return curve
+
+
+def mean_curve(curve):
+    """{k: mean accuracy over seeds} from shot_curve's {k: [accuracy per seed]}."""
+    return {k: sum(accs) / len(accs) for k, accs in curve.items()}
+
+
+def repeated_random_tokens(n_sequences, period, token_ids, seed=0):
+    """(n_sequences, 2 * period) token ids: `period` tokens drawn at random from token_ids, then the same again.
+
+    In the second half every token has occurred before, and what followed it then follows it now: a model
+    predicts it only by looking back. token_ids: the ids to draw from (a 1-d tensor or a list), for example
+    the tokens that occur often enough in the training text for the model to know them.
+    """
+    token_ids = torch.as_tensor(token_ids, dtype=torch.long)
+    if token_ids.dim() != 1 or len(token_ids) < 2:
+        raise ValueError("token_ids must be a list of at least two token ids to draw from")
+    generator = torch.Generator().manual_seed(seed)
+    first = token_ids[torch.randint(len(token_ids), (n_sequences, period), generator=generator)]  # (B, period)
+    return torch.cat([first, first], dim=1)  # (B, 2 * period)
+
+
+def induction_head_scores(model, sequences):
+    """(n_layer, n_head) induction scores, the mean over `sequences` (B, 2 * period) of model.induction_scores:
+    each head's attention from a token in the repeat to the token after its first occurrence.
+
+    1 is a perfect induction head; a head that ignores the repeat scores about 1 / position, a few percent.
+    """
+    if sequences.size(1) % 2:
+        raise ValueError(f"sequences have {sequences.size(1)} tokens; expected a block repeated twice (an even length)")
+    was_training = model.training
+    model.eval()
+    maps = attention_maps(model, sequences)  # n_layer x (B, nh, T, T)
+    model.train(was_training)
+    period = sequences.size(1) // 2
+    return torch.stack([induction_scores(layer, period).mean(0) for layer in maps])  # (n_layer, nh)
+
+
+def common_tokens(ids, vocab_size, min_count=100):
+    """The token ids that occur at least min_count times in `ids` (a 1-d tensor of training tokens)."""
+    counts = torch.bincount(torch.as_tensor(ids), minlength=vocab_size)
+    return torch.nonzero(counts >= min_count).flatten()
