@@ -5,6 +5,7 @@ from functools import partial, wraps
 import torch
 
 from .checks_core import Mistake, run_check
+from .incontext import shot_curve, task_prompts
 from .model import GPT, GPTConfig, induction_scores
 from .prompting import build_prompt, few_shot_prompts, score_choices
 from .tinyworld.tasks import Example, Task
@@ -94,13 +95,15 @@ def check_k_shot_prompt(fn):
 
 def _accuracy_over_shots(model, tokenizer, task, shots, seed=0):
     """{k: the fraction of task.heldout whose highest-scoring choice (mean log-likelihood per token) is the answer,
-    each asked after k demonstrations from prompting.few_shot_prompts(task, task.heldout, k, seed)}."""
-    return _shots_variant(model, tokenizer, task, shots, seed)
+    each asked after k demonstrations from prompting.few_shot_prompts(task, task.heldout, k, seed)}: the library's
+    incontext.shot_curve with the one seed."""
+    curve = shot_curve(model, tokenizer, task_prompts(task), shots, seeds=(seed,))
+    return {k: accuracies[0] for k, accuracies in curve.items()}
 
 
 def _shots_variant(model, tokenizer, task, shots, seed=0, pick=max, normalize="mean", split="heldout", extra=0,
                    fraction=True):
-    """_accuracy_over_shots with a knob for each way of getting it wrong (the defaults are right)."""
+    """Accuracy over shots written out, with a knob for each way of getting it wrong (the defaults are right)."""
     queries = list(getattr(task, split))
     result = {}
     for k in shots:

@@ -17,7 +17,7 @@ finds them with a sequence of random tokens repeated twice, where this is the on
 import torch
 
 from .model import attention_maps, induction_scores
-from .prompting import accuracy, few_shot_prompts
+from .prompting import _evaluating, accuracy, build_prompt, few_shot_prompts
 from .tinyworld import context_mapping_task
 
 
@@ -43,7 +43,7 @@ def mapping_prompts(n_keys=4, n_examples=200, description=None):
 
     def build(k, seed):
         examples = context_mapping_task(seed=seed, n_pairs=k, n_keys=n_keys, n_examples=n_examples)
-        prompts = [ex.prompt if description is None else f"{description}\n{ex.prompt}" for ex in examples]
+        prompts = [build_prompt([], ex.prompt, description) for ex in examples]
         return examples, prompts
 
     return build
@@ -91,10 +91,8 @@ def induction_head_scores(model, sequences):
     """
     if sequences.size(1) % 2:
         raise ValueError(f"sequences have {sequences.size(1)} tokens; expected a block repeated twice (an even length)")
-    was_training = model.training
-    model.eval()
-    maps = attention_maps(model, sequences)  # n_layer x (B, nh, T, T)
-    model.train(was_training)
+    with _evaluating(model):  # no dropout; the model's mode is restored after
+        maps = attention_maps(model, sequences)  # n_layer x (B, nh, T, T)
     period = sequences.size(1) // 2
     return torch.stack([induction_scores(layer, period).mean(0) for layer in maps])  # (n_layer, nh)
 
