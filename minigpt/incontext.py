@@ -36,13 +36,15 @@ def task_prompts(task, split="heldout", with_description=False, n_queries=None):
     return build
 
 
-def mapping_prompts(n_keys=4, n_examples=200, description=None):
+def mapping_prompts(n_keys=4, n_examples=200, description=None, query="shown"):
     """A prompt source for TinyWorld's context-defined mappings (lex lines): k demonstrations of a fresh random
     mapping, then a query (tinyworld.context_mapping_task). With k = 0 nothing says which word is right, so the
-    accuracy is 1 / n_keys by construction. description: an optional line put before every prompt."""
+    accuracy is 1 / n_keys by construction. description: an optional line put before every prompt.
+    query: "shown" asks about a key the demonstrations showed; "any" about any key of the mapping, so that
+    a model that matches keys answers more queries the more demonstrations it sees (GPT-3's rising curve)."""
 
     def build(k, seed):
-        examples = context_mapping_task(seed=seed, n_pairs=k, n_keys=n_keys, n_examples=n_examples)
+        examples = context_mapping_task(seed=seed, n_pairs=k, n_keys=n_keys, n_examples=n_examples, query=query)
         prompts = [build_prompt([], ex.prompt, description) for ex in examples]
         return examples, prompts
 

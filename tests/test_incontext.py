@@ -51,6 +51,17 @@ def test_mapping_prompts_show_k_pairs_of_a_fresh_mapping_then_a_query():
     assert [p.split("\n", 1)[1] for p in described] == prompts
 
 
+def test_any_key_mapping_prompts_ask_about_keys_the_demonstrations_did_not_show():
+    examples, _ = mapping_prompts(n_keys=4, n_examples=100, query="any")(1, seed=0)
+    shown_key = [ex.prompt[len("lex: "):].split(" -> ", 1)[0] for ex in examples]
+    asked_key = [ex.prompt[: -len(" ->")].rsplit(" ", 1)[-1] for ex in examples]
+    unshown = sum(shown != asked for shown, asked in zip(shown_key, asked_key))
+    assert 55 <= unshown <= 95  # one shown key of four: the query is another key 3 times in 4
+    examples, _ = mapping_prompts(n_keys=4, n_examples=100)(1, seed=0)
+    assert all(ex.prompt[len("lex: "):].split(" -> ", 1)[0] == ex.prompt[: -len(" ->")].rsplit(" ", 1)[-1]
+               for ex in examples)
+
+
 def test_zero_shot_on_a_context_defined_mapping_is_at_chance_for_any_model():
     model = tiny_model(BPE.vocab_size)
     curve = shot_curve(model, BPE, mapping_prompts(n_keys=4, n_examples=400), shots=(0,), seeds=(0, 1))

@@ -305,6 +305,29 @@ def test_context_mapping_examples_can_be_answered_only_from_their_context(n_pair
     assert first != {e.prompt for e in context_mapping_task(seed=1, n_pairs=n_pairs, n_examples=50)}
 
 
+def test_any_key_queries_are_sometimes_unshown_and_then_unanswerable_from_context():
+    examples = context_mapping_task(seed=0, n_pairs=2, n_examples=200, query="any")
+    unshown = 0
+    for example in examples:
+        body = example.prompt[: -len(" ->")]
+        shown_keys = [key for key, _ in parse_lex(body.rsplit(", ", 1)[0])]
+        query = body.rsplit(" ", 1)[-1]
+        assert example.answer in example.choices
+        unshown += query not in shown_keys
+    # two draws from four keys miss the queried key with probability (3/4)^2 = 0.56
+    assert 0.4 < unshown / len(examples) < 0.7
+    with pytest.raises(ValueError, match="query"):
+        context_mapping_task(query="all")
+
+
+def test_context_mapping_format_follows_the_keys_and_arrow_given():
+    keys = ["bim", "taf", "wop", "kel", "dov"]
+    for example in context_mapping_task(seed=0, n_pairs=3, n_examples=20, keys=keys, arrow=" "):
+        words = example.prompt[len("lex: "):].replace(",", "").split()
+        assert "->" not in words and words[-1] in keys
+        assert all(word in keys for word in words[0::2])  # key, word, key, word, ..., key
+
+
 def test_acceptability_splits_are_distinct_balanced_and_shuffles_are_real():
     data = acceptability(seed=1)
     assert data == acceptability(seed=1)  # deterministic
