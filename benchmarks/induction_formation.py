@@ -52,7 +52,7 @@ import time
 import torch
 
 from minigpt import GPT, BPETokenizer, GPTConfig, LMData, Trainer, TrainConfig, tinyworld, zoo
-from minigpt.tinyworld.mapping import lex_line, nonsense_keys
+from minigpt.tinyworld.mapping import ARROW, KEYS_PER_LINE, PAIRS_PER_LINE, lex_line, nonsense_keys
 from minigpt.incontext import common_tokens, induction_head_scores, repeated_random_tokens
 from minigpt.prompting import accuracy
 
@@ -80,7 +80,7 @@ def recall_examples(n_examples=200, seed=0, **lex_format):
     return kept[:n_examples]
 
 
-def variant_text(shares, keys, arrow, keys_per_line=(2, 5), pairs_per_line=(5, 12), seed=0):
+def variant_text(shares, keys, arrow, keys_per_line=KEYS_PER_LINE, pairs_per_line=PAIRS_PER_LINE, seed=0):
     """TinyWorld's prose with its lex paragraphs replaced by paragraphs of context-defined lines; shares gives
     the share of the characters for each kind of line:
       lex    lex lines in the given format, with keys_per_line and pairs_per_line (ranges) as asked
@@ -93,8 +93,7 @@ def variant_text(shares, keys, arrow, keys_per_line=(2, 5), pairs_per_line=(5, 1
         raise ValueError(f"the shares {shares} leave no room for TinyWorld's prose")
 
     def lex():
-        n_keys = rng.randint(*keys_per_line)
-        return lex_line(rng, keys, n_keys, rng.randint(max(pairs_per_line[0], n_keys + 1), pairs_per_line[1]), arrow)
+        return lex_line(rng, keys, arrow=arrow, keys_per_line=keys_per_line, pairs_per_line=pairs_per_line)
 
     def echo():
         words = " ".join(rng.choice(keys) for _ in range(rng.randint(3, 8)))
@@ -104,11 +103,12 @@ def variant_text(shares, keys, arrow, keys_per_line=(2, 5), pairs_per_line=(5, 1
         period = [rng.choice(keys) for _ in range(rng.randint(2, 8))]
         return "chant: " + " ".join(period * max(2, 24 // len(period))) + "."
 
+    line_makers = {"lex": lex, "echo": echo, "chant": chant}
     mixed, prose_chars = list(prose), sum(len(p) + 2 for p in prose)
     for kind, share in shares.items():
         chars = 0
         while chars < share / prose_share * prose_chars:
-            mixed.append("\n".join({"lex": lex, "echo": echo, "chant": chant}[kind]() for _ in range(rng.randint(3, 6))))
+            mixed.append("\n".join(line_makers[kind]() for _ in range(rng.randint(3, 6))))
             chars += len(mixed[-1]) + 2
     rng.shuffle(mixed)
     return "\n\n".join(mixed) + "\n"
@@ -129,21 +129,22 @@ def main(argv=None):
     parser.add_argument("--query", choices=("shown", "any"), default="shown",
                         help="s<k> asks about a key the demonstrations showed, or about any key of the mapping")
     variant = parser.add_argument_group("a variant of TinyWorld (any of these: its own text and BPE)")
-    variant.add_argument("--lex-share", type=float, help="share of the characters in lex lines (TinyWorld: 0.16)")
-    variant.add_argument("--echo-share", type=float, default=0.0, help="share of the characters in echo lines")
-    variant.add_argument("--chant-share", type=float, default=0.0, help="share of the characters in chant lines")
-    variant.add_argument("--keys-per-line", type=int, nargs=2, default=(2, 5), metavar=("MIN", "MAX"))
-    variant.add_argument("--pairs-per-line", type=int, nargs=2, default=(5, 12), metavar=("MIN", "MAX"))
-    variant.add_argument("--no-arrow", action="store_true", help='lex pairs written "bim red", not "bim -> red"')
-    variant.add_argument("--keys", type=int, help="draw lex keys from this many made-up words (single BPE tokens)")
+    variant_options = [  # what decides the text: any of them changed builds a variant
+        variant.add_argument("--lex-share", type=float, help="share of the characters in lex lines (TinyWorld: 0.16)"),
+        variant.add_argument("--echo-share", type=float, default=0.0, help="share of the characters in echo lines"),
+        variant.add_argument("--chant-share", type=float, default=0.0, help="share of the characters in chant lines"),
+        variant.add_argument("--keys-per-line", type=int, nargs=2, default=KEYS_PER_LINE, metavar=("MIN", "MAX")),
+        variant.add_argument("--pairs-per-line", type=int, nargs=2, default=PAIRS_PER_LINE, metavar=("MIN", "MAX")),
+        variant.add_argument("--no-arrow", action="store_true", help='lex pairs written "bim red", not "bim -> red"'),
+        variant.add_argument("--keys", type=int, help="draw lex keys from this many made-up words (single BPE tokens)"),
+    ]
     args = parser.parse_args(argv)
 
-    keys, arrow = list(nonsense_keys()), " " if args.no_arrow else " -> "
+    keys, arrow = list(nonsense_keys()), " " if args.no_arrow else ARROW
     if args.keys:
         keys = random.Random(0).sample(keys, args.keys)
-    changed = (args.lex_share is not None, args.echo_share, args.chant_share, args.no_arrow, args.keys,
-               tuple(args.keys_per_line) != (2, 5), tuple(args.pairs_per_line) != (5, 12))
-    if any(changed):
+    as_given = lambda value: tuple(value) if isinstance(value, list) else value  # noqa: E731 (nargs=2 gives lists)
+    if any(as_given(getattr(args, a.dest)) != a.default for a in variant_options):
         if args.data != "tinyworld":
             parser.error("the variant options change the TinyWorld text; they do not apply to --data repeats")
         lex_share = 0.16 if args.lex_share is None else args.lex_share

@@ -59,10 +59,15 @@ def format_pairs(pairs, arrow=ARROW):
     return ", ".join(f"{key}{arrow}{value}" for key, value in pairs)
 
 
-def lex_line(rng, keys, n_keys=None, n_pairs=None, arrow=ARROW):
-    """One corpus line: a fresh mapping of 2-5 keys, shown as 5-12 pairs with the keys repeating."""
-    n_keys = n_keys or rng.randint(2, 5)
-    n_pairs = n_pairs or rng.randint(max(5, n_keys + 1), 12)
+KEYS_PER_LINE, PAIRS_PER_LINE = (2, 5), (5, 12)  # the (fewest, most) of a corpus line
+
+
+def lex_line(rng, keys, n_keys=None, n_pairs=None, arrow=ARROW, keys_per_line=KEYS_PER_LINE,
+             pairs_per_line=PAIRS_PER_LINE):
+    """One corpus line: a fresh mapping of 2-5 keys, shown as 5-12 pairs with the keys repeating (every key at
+    least once, so at least n_keys + 1 pairs). keys_per_line and pairs_per_line change those ranges."""
+    n_keys = n_keys or rng.randint(*keys_per_line)
+    n_pairs = n_pairs or rng.randint(max(pairs_per_line[0], n_keys + 1), pairs_per_line[1])
     mapping = fresh_mapping(rng, keys, n_keys)
     order = list(mapping)
     rng.shuffle(order)  # every key appears once early on, then keys repeat at random
