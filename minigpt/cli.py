@@ -78,7 +78,7 @@ def train(args):
     config = TrainConfig(max_iters=args.max_iters, learning_rate=args.learning_rate, min_lr=args.min_lr,
                          warmup_iters=args.warmup_iters, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
                          eval_interval=args.eval_interval, eval_iters=args.eval_iters, seed=args.seed,
-                         checkpoint_dir=str(out), progress=not args.no_progress)
+                         checkpoint_dir=str(out), progress=not args.no_progress, log=True)
     trainer = Trainer(model, data, config)
     if state is not None:
         trainer.load_state_dict(state)
@@ -89,9 +89,6 @@ def train(args):
           f"{model.num_params() / 1e6:.2f}M parameters, device {device}")
     start = time.perf_counter()
     trainer.run()
-    for step, train_loss, val_loss in zip(*(trainer.history[k] for k in ("eval_iter", "train_loss", "val_loss"))):
-        if not config.progress:  # with the progress bar these lines were already printed as they came
-            print(f"step {step:5d}: train loss {train_loss:.4f}, val loss {val_loss:.4f}")
     print(f"trained to step {trainer.iter} in {time.perf_counter() - start:.1f} s; checkpoint in {out}")
     return 130 if trainer.interrupted else 0
 

@@ -35,6 +35,7 @@ class TrainConfig:
     seed: int = 1337
     checkpoint_dir: str = None
     progress: bool = True  # show a progress bar
+    log: bool = None  # print a line after each evaluation; None: only when the progress bar is shown
 
     def __post_init__(self):
         for name in ("max_iters", "eval_interval", "eval_iters"):
@@ -164,8 +165,9 @@ class Trainer:
         extra = self.on_eval(self) if self.on_eval else None
         if extra:
             message += "".join(f", {name} {value:.3f}" for name, value in extra.items())
-        if self.config.progress:
-            bar.write(message)
+        log = self.config.progress if self.config.log is None else self.config.log
+        if log:
+            bar.write(message)  # tqdm.write: printed above the bar, or plainly when the bar is off
 
     def state_dict(self):
         return {

@@ -84,6 +84,19 @@ def test_on_eval_runs_after_each_evaluation_and_its_numbers_are_logged(capsys):
     assert "probe 0.100" in out and "probe 0.200" in out
 
 
+def test_log_lines_without_a_progress_bar_are_printed_as_each_evaluation_ends(capsys):
+    printed_by_then = []
+
+    def on_eval(trainer):  # runs just before the log line of its own evaluation is printed
+        printed_by_then.append(capsys.readouterr().out)
+
+    Trainer(tiny_model(), random_data(), quiet(log=True), on_eval=on_eval).run()
+    assert "step    10: train loss" in printed_by_then[1]  # the first line came out before training went on
+    assert "step    20: train loss" in capsys.readouterr().out
+    Trainer(tiny_model(), random_data(), quiet()).run()  # log follows progress by default: silent here
+    assert capsys.readouterr().out == ""
+
+
 def test_interrupt_keeps_the_work_and_writes_a_checkpoint(tmp_path):
     calls = {"n": 0}
 
