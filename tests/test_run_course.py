@@ -18,7 +18,8 @@ def write_notebook(path, *sources):
 
 def test_runner_writes_executed_copies_html_and_a_summary_with_key_figures(tmp_path, capsys):
     good, bad = tmp_path / "01_good.ipynb", tmp_path / "02_bad.ipynb"
-    write_notebook(good, "import minigpt", "minigpt.report(val_loss=1.25, accuracy=0.5)", "minigpt.report(n=3)")
+    write_notebook(good, "import minigpt", "minigpt.report(val_loss=1.25, accuracy=0.5)", "minigpt.report(n=3)",
+                   "from ipykernel.kernelapp import IPKernelApp; print(IPKernelApp.instance().transport)")
     write_notebook(bad, "assert 1 + 1 == 3, 'arithmetic is broken'")
     out = tmp_path / "build"
     status = run_course.main([str(good), str(bad), "--out", str(out), "--timeout", "120"])
@@ -26,5 +27,7 @@ def test_runner_writes_executed_copies_html_and_a_summary_with_key_figures(tmp_p
     assert status == 1  # one notebook failed
     assert "val_loss=1.25, accuracy=0.5, n=3" in printed
     assert "FAILED" in printed and "arithmetic is broken" in printed
+    executed = nbformat.read(out / "notebooks" / "01_good.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "ipc\n"  # Unix sockets, not TCP ports others could reach
     assert (out / "notebooks" / "01_good.ipynb").exists() and (out / "html" / "01_good.html").exists()
     assert "01_good.ipynb" in (out / "summary.txt").read_text()

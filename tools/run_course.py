@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
+from traitlets.config import Config
 
 from minigpt.report import REPORT_MIME
 
@@ -35,10 +37,15 @@ def key_figures(nb):
 def run_notebook(path, out_dir, timeout):
     """Execute one notebook (working directory: its own folder); returns (seconds, figures, error)."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     start, error = time.perf_counter(), None
     try:
-        client.execute()
+        with tempfile.TemporaryDirectory(prefix="minigpt-kernel-") as sockets:
+            # The kernel talks to us over Unix sockets in a private folder rather than local TCP ports, which
+            # other users of the machine could connect to (and ipykernel warns about, once per notebook).
+            config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
+                                    resources={"metadata": {"path": str(path.parent)}})
+            client.execute()
     except CellExecutionError as err:
         error = f"{err.ename}: {err.evalue}"
     except Exception as err:  # a kernel that died or timed out
