@@ -1,5 +1,6 @@
 """The course runner executes notebooks headless and collects the figures they report."""
 import importlib.util
+import os
 from pathlib import Path
 
 import nbformat
@@ -28,6 +29,7 @@ def test_runner_writes_executed_copies_html_and_a_summary_with_key_figures(tmp_p
     assert "val_loss=1.25, accuracy=0.5, n=3" in printed
     assert "FAILED" in printed and "arithmetic is broken" in printed
     executed = nbformat.read(out / "notebooks" / "01_good.ipynb", as_version=4)
-    assert executed.cells[-1].outputs[0]["text"] == "ipc\n"  # Unix sockets, not TCP ports others could reach
+    transport = "ipc" if os.name == "posix" else "tcp"  # Unix sockets, not TCP ports others could reach
+    assert executed.cells[-1].outputs[0]["text"] == transport + "\n"
     assert (out / "notebooks" / "01_good.ipynb").exists() and (out / "html" / "01_good.html").exists()
     assert "01_good.ipynb" in (out / "summary.txt").read_text()

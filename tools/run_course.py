@@ -42,7 +42,9 @@ def run_notebook(path, out_dir, timeout):
         with tempfile.TemporaryDirectory(prefix="minigpt-kernel-") as sockets:
             # The kernel talks to us over Unix sockets in a private folder rather than local TCP ports, which
             # other users of the machine could connect to (and ipykernel warns about, once per notebook).
-            config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
+            # Windows has no such sockets for Jupyter: TCP there.
+            ipc = {"transport": "ipc", "ip": os.path.join(sockets, "kernel")} if os.name == "posix" else {}
+            config = Config({"KernelManager": ipc})
             client = NotebookClient(nb, timeout=timeout, kernel_name="python3", config=config,
                                     resources={"metadata": {"path": str(path.parent)}})
             client.execute()
