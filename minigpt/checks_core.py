@@ -29,6 +29,12 @@ VIEW_HINT = ("view size is not compatible", "a slice or a transpose is not conti
              "use .reshape(...) or .contiguous().view(...)")
 
 
+def require_function(fn, name):
+    """The first check of every checker: it was given the function itself, not what calling it returned."""
+    if not callable(fn):
+        raise AssertionError(f"pass the function itself ({name}), not the result of calling it")
+
+
 def run_check(name, student_fn, make_inputs, reference, mistakes=(), atol=1e-5, rtol=1e-4, hints=()):
     """Compare student_fn with reference on every argument tuple from make_inputs().
 
@@ -36,8 +42,7 @@ def run_check(name, student_fn, make_inputs, reference, mistakes=(), atol=1e-5, 
     implemented yet") when student_fn raises NotImplementedError, and raises AssertionError
     naming the likely mistake otherwise. hints: (text in an exception message, advice) pairs.
     """
-    if not callable(student_fn):
-        raise AssertionError(f"pass the function itself ({name}), not the result of calling it")
+    require_function(student_fn, name)
     arg_names = _arg_names(reference)
     cases = list(make_inputs())
     for args in cases:

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from .bpe import merge_pair
-from .checks_core import Mistake, random_tensor, run_check
+from .checks_core import Mistake, random_tensor, require_function, run_check
 from .prompting import token_logprobs
 
 # ---- Exercise 1a: the most frequent adjacent pair -------------------------------------------------
@@ -299,8 +299,7 @@ def _init_inputs():
 
 def check_residual_init_std(fn):
     """Check fn(n_layer, base=0.02) -> base / sqrt(2 * n_layer), the std of GPT-2's residual projections."""
-    if not callable(fn):
-        raise AssertionError("pass the function itself (residual_init_std), not the result of calling it")
+    require_function(fn, "residual_init_std")  # before _as_number wraps it in a function
     mistakes = [Mistake(m.name, m.explanation, _as_number(m.wrong_fn)) for m in INIT_MISTAKES]
     return run_check("residual_init_std", _as_number(fn), _init_inputs, _as_number(_residual_init_std), mistakes,
                      atol=1e-9, rtol=1e-6)  # float32 arithmetic (a tensor) passes too

@@ -4,7 +4,7 @@ from functools import partial, wraps
 
 import torch
 
-from .checks_core import Mistake, run_check
+from .checks_core import Mistake, require_function, run_check
 from .incontext import shot_curve, task_prompts
 from .model import GPT, GPTConfig, induction_scores
 from .prompting import build_prompt, few_shot_prompts, score_choices
@@ -179,8 +179,7 @@ def _shots_inputs():
 
 def check_accuracy_over_shots(fn):
     """Check fn(model, tokenizer, task, shots, seed=0) -> {k: accuracy on task.heldout after k demonstrations}."""
-    if not callable(fn):
-        raise AssertionError("pass the function itself (accuracy_over_shots), not the result of calling it")
+    require_function(fn, "accuracy_over_shots")  # before _as_accuracies wraps it in a function
     mistakes = [Mistake(m.name, m.explanation, _as_accuracies(m.wrong_fn)) for m in SHOTS_MISTAKES]
     return run_check("accuracy_over_shots", _as_accuracies(fn), _shots_inputs, _as_accuracies(_accuracy_over_shots),
                      mistakes, atol=1e-9)

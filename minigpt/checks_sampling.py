@@ -16,7 +16,7 @@ from functools import partial
 
 import torch
 
-from .checks_core import Mistake, not_implemented, student_error
+from .checks_core import Mistake, not_implemented, require_function, student_error
 
 N_DRAWS = 20_000  # rows of identical logits in one call, one draw each
 # Total-variation distance allowed between the frequencies of N_DRAWS draws and the exact distribution.
@@ -104,8 +104,7 @@ def check_sample_next_token(fn):
     Returns True when every check passes, False for a stub, and raises AssertionError otherwise.
     """
     name = "sample_next_token"
-    if not callable(fn):
-        raise AssertionError(f"pass the function itself ({name}), not the result of calling it")
+    require_function(fn, name)
     g = torch.Generator().manual_seed(0)
     try:
         varied = 2 * torch.randn(64, 10, generator=g)  # rows of different logits

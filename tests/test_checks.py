@@ -49,6 +49,12 @@ def test_an_untouched_stub_reports_not_implemented_without_raising(checker, name
     assert f"{name}: not implemented yet" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("checker, name", EVERY_CHECKER, ids=[name for _, name in EVERY_CHECKER])
+def test_passing_a_result_instead_of_the_function_is_named(checker, name):
+    with pytest.raises(AssertionError, match=rf"pass the function itself \({name}\), not the result of calling it"):
+        checker(torch.zeros(3))  # what calling the function might have returned
+
+
 def attention(q, k, v, scale=None, mask="causal", fill=float("-inf"), dim=-1, mask_after_softmax=False):
     """Plain attention written out, with switches for the mistakes under test."""
     T, hs = q.shape[-2], q.shape[-1]
