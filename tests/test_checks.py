@@ -604,7 +604,7 @@ def test_correct_most_frequent_pair_passes(capsys):
 
 
 def test_the_pair_reference_picks_the_bpe_trainers_first_merge():
-    from minigpt.checks_gpt2 import _most_frequent_pair
+    from minigpt.checks.gpt2 import _most_frequent_pair
 
     for text in ["aaabdaaabac", "hello", "abcabcxyzxyz", "zzyyzzyy"]:  # one chunk each; "hello" is all ties
         tokenizer = BPETokenizer().train(text, 257, special_tokens=())
@@ -769,7 +769,7 @@ def test_correct_pre_ln_block_passes(capsys):
 
 
 def test_the_block_reference_matches_minigpts_pre_ln_block():
-    from minigpt.checks_gpt2 import _pre_ln_block
+    from minigpt.checks.gpt2 import _pre_ln_block
 
     torch.manual_seed(0)
     block = Block(GPTConfig(n_embd=16, n_head=2, n_layer=2, block_size=8)).eval()
@@ -830,7 +830,7 @@ def test_correct_residual_init_std_passes(capsys):
 
 
 def test_the_init_reference_matches_the_models_initialisation():
-    from minigpt.checks_gpt2 import _residual_init_std
+    from minigpt.checks.gpt2 import _residual_init_std
 
     torch.manual_seed(0)
     model = GPT(GPTConfig(n_layer=6, n_head=4, n_embd=256, vocab_size=10, block_size=8))

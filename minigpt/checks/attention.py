@@ -5,8 +5,8 @@ from functools import partial
 
 import torch
 
-from .checks_core import VIEW_HINT, Mistake, random_tensor, run_check
-from .model import causal_attention
+from ..model import causal_attention
+from .core import VIEW_HINT, Mistake, random_tensor, run_check
 
 
 # ---- Exercise 01: causal self-attention -------------------------------------------------------

@@ -8,9 +8,9 @@ from functools import partial, wraps
 import torch
 import torch.nn as nn
 
-from .bpe import merge_pair
-from .checks_core import Mistake, random_tensor, require_function, run_check
-from .prompting import token_logprobs
+from ..bpe import merge_pair
+from ..prompting import token_logprobs
+from .core import Mistake, random_tensor, require_function, run_check
 
 # ---- Exercise 1a: the most frequent adjacent pair -------------------------------------------------
 

@@ -16,7 +16,7 @@ from functools import partial
 
 import torch
 
-from .checks_core import Mistake, not_implemented, require_function, student_error
+from .core import Mistake, not_implemented, require_function, student_error
 
 N_DRAWS = 20_000  # rows of identical logits in one call, one draw each
 # Total-variation distance allowed between the frequencies of N_DRAWS draws and the exact distribution.

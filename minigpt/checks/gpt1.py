@@ -1,13 +1,13 @@
 """Checkers for the GPT-1 exercises (solutions/01_gpt1_exercises.ipynb): the next-token loss of
 pre-training, and two pieces of fine-tuning, the entailment input and the auxiliary loss.
-The sampling step has its own module, checks_sampling.py."""
+The sampling step has its own module, sampling.py."""
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 
-from .checks_core import VIEW_HINT, Mistake, random_tensor, run_check
-from .finetune import auxiliary_loss, entailment_input
+from ..finetune import auxiliary_loss, entailment_input
+from .core import VIEW_HINT, Mistake, random_tensor, run_check
 
 # ---- The next-token loss: -L1, averaged ---------------------------------------------------------
 

@@ -4,11 +4,11 @@ from functools import partial, wraps
 
 import torch
 
-from .checks_core import Mistake, require_function, run_check
-from .incontext import shot_curve, task_prompts
-from .model import GPT, GPTConfig, induction_scores
-from .prompting import build_prompt, few_shot_prompts, score_choices
-from .tinyworld.tasks import Example, Task
+from ..incontext import shot_curve, task_prompts
+from ..model import GPT, GPTConfig, induction_scores
+from ..prompting import build_prompt, few_shot_prompts, score_choices
+from ..tinyworld.tasks import Example, Task
+from .core import Mistake, require_function, run_check
 
 # ---- Exercise 1: a K-shot prompt --------------------------------------------------------------------
 
@@ -166,7 +166,7 @@ def _toy_task(seed):
 
 
 def _shots_inputs():
-    from .tokenizers import CharTokenizer  # a character tokenizer: every prompt and choice encodes, no training
+    from ..tokenizers import CharTokenizer  # a character tokenizer: every prompt and choice encodes, no training
 
     tokenizer = CharTokenizer.from_text("abcdefghijklmnopqrstuvwxyz .\n")
     cases = []
