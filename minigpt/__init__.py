@@ -5,6 +5,7 @@ from .corpus import download_text
 from .data import LMData, load_text
 from .device import pick_device
 from .model import GPT, GPTConfig, KVCache, attention_maps, causal_attention, induction_scores, sample_next_token
+from .pretrained import load_gpt2
 from .report import report
 from .tokenizers import BPETokenizer, CharTokenizer, load_tokenizer
 from .training import Trainer, TrainConfig, learning_rate_at, lm_loss, make_optimizer
@@ -13,6 +14,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BPETokenizer", "CharTokenizer", "GPT", "GPTConfig", "KVCache", "LMData", "attention_maps", "TrainConfig", "Trainer",
-    "causal_attention", "download_text", "incontext", "induction_scores", "learning_rate_at", "lm_loss", "load_checkpoint", "load_model", "load_text",
+    "causal_attention", "download_text", "incontext", "induction_scores", "learning_rate_at", "lm_loss", "load_checkpoint", "load_gpt2", "load_model", "load_text",
     "load_tokenizer", "make_optimizer", "pick_device", "prompting", "report", "sample_next_token", "save_checkpoint", "tinyworld",
 ]

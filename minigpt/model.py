@@ -2,7 +2,7 @@
 
 The parameter names follow GPT-2's (``transformer.wte``, ``h.0.ln_1``, ``attn.c_attn``,
 ``mlp.c_proj``, ``ln_f``, ``lm_head``) so that loading OpenAI's weights is a rename table,
-not a puzzle. ``GPTConfig(pre_ln=False)`` gives GPT-1's post-LayerNorm block instead.
+not a puzzle (pretrained.py: ``load_gpt2(path)``). ``GPTConfig(pre_ln=False)`` gives GPT-1's post-LayerNorm block instead.
 
 Shapes: B batch, T time (tokens), C channels (n_embd), nh heads, hs head size (C // nh).
 """
@@ -195,18 +195,6 @@ class GPT(nn.Module):
         if config.tie_weights:
             self.lm_head.weight = self.transformer.wte.weight
         self.apply(self._init_weights)
-
-    @classmethod
-    def from_pretrained(cls, path, device="cpu"):
-        """OpenAI's GPT-2 from a Hugging Face checkpoint directory, in eval mode, weights in float32.
-
-        Reads `path`/config.json and `path`/model.safetensors (or pytorch_model.bin), offline;
-        see minigpt.pretrained.load_gpt2, which does the work, for how to download the files.
-        The tokenizer files in the same directory load with BPETokenizer.from_pretrained(path).
-        """
-        from .pretrained import load_gpt2  # imported here: pretrained.py imports this module
-
-        return load_gpt2(path, device=device)
 
     def _init_weights(self, module):
         if isinstance(module, nn.Linear):

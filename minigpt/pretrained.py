@@ -1,5 +1,8 @@
 """OpenAI's GPT-2 weights, read from a Hugging Face checkpoint directory, in minigpt's GPT.
 
+    gpt2 = load_gpt2("~/models/gpt2")  # a GPT in eval mode, weights in float32
+    tokenizer = BPETokenizer.from_pretrained("~/models/gpt2")
+
 A GPT-2 checkpoint on the Hugging Face Hub (https://huggingface.co/openai-community/gpt2) is a
 directory with
     config.json           the shape of the network: n_layer, n_head, n_embd, n_positions, vocab_size, ...
@@ -32,7 +35,7 @@ DOWNLOAD_HINT = (
     "--local-dir ~/models/gpt2\n"
     "(older huggingface_hub releases call the command huggingface-cli), or, with transformers installed, save\n"
     "GPT2LMHeadModel.from_pretrained('openai-community/gpt2') and GPT2Tokenizer.from_pretrained(...) into one\n"
-    "directory with their save_pretrained. Then GPT.from_pretrained('~/models/gpt2') and\n"
+    "directory with their save_pretrained. Then minigpt.load_gpt2('~/models/gpt2') and\n"
     "BPETokenizer.from_pretrained(...) read the files offline."
 )
 
@@ -71,7 +74,9 @@ def load_gpt2(path, device="cpu"):
     """A GPT with the weights of the Hugging Face GPT-2 checkpoint in directory `path`, in eval mode.
 
     Reads config.json and model.safetensors (or, if that is missing, pytorch_model.bin, loaded with
-    torch.load(weights_only=True) so that it cannot run code). The weights become float32.
+    torch.load(weights_only=True) so that it cannot run code). The weights become float32. Nothing is
+    downloaded (DOWNLOAD_HINT says how); the tokenizer files in the same directory load with
+    BPETokenizer.from_pretrained(path).
     """
     path = Path(path).expanduser()
     config_path = path / "config.json"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from minigpt import GPT, BPETokenizer
-from minigpt.pretrained import find_local_gpt2
+from minigpt import BPETokenizer
+from minigpt.pretrained import find_local_gpt2, load_gpt2
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(n_layer=2, n_head=2, n_embd=32, n_positions=64, vocab_size=100)
@@ -67,7 +67,7 @@ def checkpoint_dir(request, hf_model, tmp_path_factory):
 
 
 def test_logits_match_hugging_face_gpt2(checkpoint_dir, hf_model):
-    model = GPT.from_pretrained(checkpoint_dir)
+    model = load_gpt2(checkpoint_dir)
     assert not model.training
     generator = torch.Generator().manual_seed(1)
     worst = 0.0
@@ -82,7 +82,7 @@ def test_logits_match_hugging_face_gpt2(checkpoint_dir, hf_model):
 
 
 def test_greedy_generation_matches_hugging_face_gpt2(checkpoint_dir, hf_model):
-    model = GPT.from_pretrained(checkpoint_dir)
+    model = load_gpt2(checkpoint_dir)
     prompt = torch.randint(0, TINY["vocab_size"], (2, 6), generator=torch.Generator().manual_seed(2))
     theirs = hf_model.generate(prompt, attention_mask=torch.ones_like(prompt), do_sample=False, max_new_tokens=20)
     ours = model.generate(prompt, max_new_tokens=20, temperature=0)
@@ -93,7 +93,7 @@ def test_greedy_generation_matches_hugging_face_gpt2(checkpoint_dir, hf_model):
 def test_exact_gelu_checkpoint_matches_hugging_face(tmp_path):
     hf_model = tiny_hf_gpt2(activation_function="gelu", seed=3)
     hf_model.save_pretrained(tmp_path)
-    model = GPT.from_pretrained(tmp_path)
+    model = load_gpt2(tmp_path)
     assert model.config.activation == "gelu"
     idx = torch.randint(0, TINY["vocab_size"], (2, 9), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
@@ -107,7 +107,7 @@ def test_reduced_precision_safetensors_load_as_float32(tmp_path, hf_model, dtype
     hf_model.config.save_pretrained(tmp_path)
     state = {k: v.to(dtype) for k, v in hf_model.state_dict().items() if k != "lm_head.weight"}
     save_file(state, tmp_path / "model.safetensors")  # written by the safetensors library, read by ours
-    model = GPT.from_pretrained(tmp_path)
+    model = load_gpt2(tmp_path)
     ln = model.transformer.h[1].ln_2.weight
     assert ln.dtype == torch.float32
     assert torch.equal(ln, state["transformer.h.1.ln_2.weight"].float())
@@ -134,7 +134,7 @@ def test_a_pytorch_model_bin_that_would_run_code_is_refused(tmp_path):
     write_config(tmp_path)
     torch.save({"wte.weight": torch.zeros(3), "payload": RunsCode(marker)}, tmp_path / "pytorch_model.bin")
     with pytest.raises(ValueError, match="refusing to load .*could run arbitrary code"):
-        GPT.from_pretrained(tmp_path)
+        load_gpt2(tmp_path)
     assert not marker.exists()
 
 
@@ -142,7 +142,7 @@ def test_unsupported_activation_gets_a_clear_error(tmp_path):
     write_config(tmp_path, activation_function="relu")
     (tmp_path / "model.safetensors").write_bytes(b"")  # never read: the config is checked first
     with pytest.raises(ValueError, match=r"activation_function='relu' is not supported.*'gelu_new'"):
-        GPT.from_pretrained(tmp_path)
+        load_gpt2(tmp_path)
 
 
 def test_a_missing_weight_is_named(tmp_path, hf_model):
@@ -153,7 +153,7 @@ def test_a_missing_weight_is_named(tmp_path, hf_model):
     state = {k: v for k, v in hf_model.state_dict().items() if k not in left_out}
     save_file(state, tmp_path / "model.safetensors")
     with pytest.raises(ValueError, match=r"no weights for transformer\.h\.1\.mlp\.c_fc\.weight"):
-        GPT.from_pretrained(tmp_path)
+        load_gpt2(tmp_path)
 
 
 def test_a_weight_of_the_wrong_shape_is_named_with_the_shape_expected(checkpoint_dir, tmp_path):
@@ -161,7 +161,7 @@ def test_a_weight_of_the_wrong_shape_is_named_with_the_shape_expected(checkpoint
         (tmp_path / f.name).write_bytes(f.read_bytes())
     write_config(tmp_path, vocab_size=101)
     with pytest.raises(ValueError, match=r"wte\.weight has shape \(100, 32\), but .* needs \(101, 32\)"):
-        GPT.from_pretrained(tmp_path)
+        load_gpt2(tmp_path)
 
 
 def test_a_truncated_safetensors_file_gets_a_clear_error(tmp_path, hf_model):
@@ -169,20 +169,20 @@ def test_a_truncated_safetensors_file_gets_a_clear_error(tmp_path, hf_model):
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-100])
     with pytest.raises(ValueError, match="not a valid safetensors file .truncated or corrupt"):
-        GPT.from_pretrained(tmp_path)
+        load_gpt2(tmp_path)
 
 
 def test_a_missing_checkpoint_says_where_it_looked_and_how_to_download(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"(?s)nowhere.*hf download openai-community/gpt2 config.json"):
-        GPT.from_pretrained(tmp_path / "nowhere")
+        load_gpt2(tmp_path / "nowhere")
     write_config(tmp_path)  # a config without weights
     with pytest.raises(FileNotFoundError, match=r"no weights: looked for model\.safetensors and pytorch_model\.bin"):
-        GPT.from_pretrained(tmp_path)
+        load_gpt2(tmp_path)
 
 
 def test_loading_never_imports_hugging_face_libraries(checkpoint_dir):
     code = (
-        "import sys; from minigpt import GPT; GPT.from_pretrained(sys.argv[1]); "
+        "import sys; from minigpt import load_gpt2; load_gpt2(sys.argv[1]); "
         "print(sorted(m for m in ('transformers', 'tokenizers', 'safetensors', 'huggingface_hub') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code, str(checkpoint_dir)], cwd=ROOT, capture_output=True, text=True)
