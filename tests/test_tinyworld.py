@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from minigpt.tinyworld import (
-    CHARSET, HELDOUT, World, acceptability, category_classification, context_mapping_task, corpus_stats, generate_corpus, tasks,
+    CHARSET, HELDOUT, World, acceptability, category_classification, context_mapping_task, corpus_stats, describe,
+    generate_corpus, tasks,
 )
 from minigpt.tinyworld.facts import fact_forms, fact_items, fact_line
 from minigpt.tinyworld.world import article, plural
@@ -65,7 +66,7 @@ def test_vocabulary_is_moderate_and_lex_lines_are_a_minor_share(corpus):
 
 
 def test_describe_names_every_kind_of_sentence():
-    summary = World().describe()
+    summary = describe()
     for words in ("animals", "people", "opposites", "plurals", "categories", "colours", "arithmetic",
                   "translation", "qa", "lex"):
         assert words in summary

@@ -1,6 +1,6 @@
 """TinyWorld: the course's default corpus, generated offline in seconds by seeded code.
 
-THE WORLD (world.py, plain tables; `World().describe()` prints a summary)
+THE WORLD (world.py, plain tables; `describe()`, in text.py, prints a summary)
   100 animals, 20 in each of five kinds: bird, fish, mammal, insect, reptile; 16 people, each with
   a home, a pet and a favourite food; objects, foods, colours, places, the numbers zero to twenty;
   24 pairs of opposites; 31 things with a known colour; and zorbish, a made-up language of 32 words.
@@ -43,12 +43,11 @@ description, then the answer), a scripted gold labeler that ranks completions by
 preferences (true facts of the World, brevity, politeness) for the reward model and PPO, and dialogues
 about the people and animals. They read World's tables and add modules beside text.py and tasks.py.
 """
-from .mapping import context_mapping_task
-from .tasks import Example, LabelledSentences, Task, acceptability, category_classification, tasks
-from .text import CHARSET, corpus_stats, generate_corpus
+from .tasks import Example, LabelledSentences, Task, acceptability, category_classification, context_mapping_task, tasks
+from .text import CHARSET, corpus_stats, describe, generate_corpus
 from .world import HELDOUT, World
 
 __all__ = [
     "CHARSET", "Example", "LabelledSentences", "acceptability", "HELDOUT", "Task", "World", "category_classification",
-    "context_mapping_task", "corpus_stats", "generate_corpus", "tasks",
+    "context_mapping_task", "corpus_stats", "describe", "generate_corpus", "tasks",
 ]

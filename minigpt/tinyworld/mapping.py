@@ -7,6 +7,7 @@ A lex line pairs made-up keys with ordinary words, and every line draws a FRESH 
 Inside a line a key always maps to the same word, so the word after the second "bim ->" can be
 predicted only by finding the first "bim -> red" earlier in the line and copying it (what an
 induction head does). The first time a key appears its word is a guess, by construction.
+tasks.context_mapping_task asks questions in this format.
 """
 import random
 
@@ -74,34 +75,3 @@ def lex_line(rng, keys, n_keys=None, n_pairs=None, arrow=ARROW, keys_per_line=KE
     shown = order[: rng.randint(1, n_keys)]
     sequence = shown + [rng.choice(order) for _ in range(n_pairs - len(shown))]
     return LEX_PREFIX + format_pairs(((key, mapping[key]) for key in sequence), arrow)
-
-
-def context_mapping_task(seed=0, n_pairs=4, n_keys=4, n_examples=200, query="shown", keys=None, arrow=ARROW):
-    """Examples of the lex format with `n_pairs` demonstrations of a fresh mapping, then a query.
-
-    prompt "lex: bim -> red, taf -> cold, bim ->", answer " red", choices the n_keys words of the
-    mapping (shuffled). With n_pairs = 0 the prompt is "lex: bim ->" and nothing says which word
-    is right: accuracy is 1/n_keys by construction. With n_pairs >= 1 and query="shown" the queried key is
-    always one that the demonstrations showed, so a model that copies from its context is right; with
-    query="any" it is any key of the mapping, so more demonstrations answer more queries (GPT-3's curve).
-    keys (default: every nonsense key) and arrow choose the format, as for lex_line.
-    """
-    from .tasks import Example  # tasks.py imports this module
-
-    if n_keys < 4:
-        raise ValueError(f"n_keys={n_keys}: the choices are the mapping's words, and an evaluation needs at least 4")
-    if query not in ("shown", "any"):
-        raise ValueError(f'query={query!r} must be "shown" (a key the demonstrations showed) or "any"')
-    rng = random.Random(f"context-mapping:{seed}:{n_pairs}:{n_keys}")
-    keys = list(keys or nonsense_keys())
-    examples = []
-    for _ in range(n_examples):
-        mapping = fresh_mapping(rng, keys, n_keys)
-        shown = [rng.choice(list(mapping)) for _ in range(n_pairs)]
-        asked = rng.choice(shown) if shown and query == "shown" else rng.choice(list(mapping))
-        demonstrations = format_pairs(((key, mapping[key]) for key in shown), arrow)
-        prompt = LEX_PREFIX + (demonstrations + ", " if demonstrations else "") + asked + arrow.rstrip()
-        choices = [" " + value for value in mapping.values()]
-        rng.shuffle(choices)
-        examples.append(Example(prompt, " " + mapping[asked], tuple(choices)))
-    return tuple(examples)

@@ -6,6 +6,7 @@ A Task asks in the first form of its grammar list ("the opposite of hot is" -> "
 With all_forms=True it asks about each item in every form that ends with the answer ("what colour
 is a lemon?", "a lemon is", "the colour of a lemon is", ...), with the same choices in each form.
 Every Example has 4 choices (the answer and 3 wrong answers of the same kind), so chance is 25%.
+context_mapping_task(seed, n_pairs) asks about lex lines (mapping.py): only the context gives the answer.
 category_classification(seed) is the labelled dataset of GPT-1's fine-tuning step.
 """
 import random
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from . import grammar as g
 from .facts import fact_forms, fact_items, fact_line, qa_answer
+from .mapping import ARROW, format_pairs, fresh_mapping, nonsense_keys
 from .text import generate_corpus
 from .world import World, article, plural
 
@@ -132,6 +134,37 @@ def tasks(seed=0, world=None, all_forms=False):
             heldout=tuple(e for group in heldout for e in group),
         )
     return result
+
+
+# ---- In-context learning: lex lines (mapping.py) --------------------------------------------------------
+
+def context_mapping_task(seed=0, n_pairs=4, n_keys=4, n_examples=200, query="shown", keys=None, arrow=ARROW):
+    """Examples of the lex format with `n_pairs` demonstrations of a fresh mapping, then a query.
+
+    prompt "lex: bim -> red, taf -> cold, bim ->", answer " red", choices the n_keys words of the
+    mapping (shuffled). With n_pairs = 0 the prompt is "lex: bim ->" and nothing says which word
+    is right: accuracy is 1/n_keys by construction. With n_pairs >= 1 and query="shown" the queried key is
+    always one that the demonstrations showed, so a model that copies from its context is right; with
+    query="any" it is any key of the mapping, so more demonstrations answer more queries (GPT-3's curve).
+    keys (default: every nonsense key) and arrow choose the format, as for lex_line.
+    """
+    if n_keys < 4:
+        raise ValueError(f"n_keys={n_keys}: the choices are the mapping's words, and an evaluation needs at least 4")
+    if query not in ("shown", "any"):
+        raise ValueError(f'query={query!r} must be "shown" (a key the demonstrations showed) or "any"')
+    rng = random.Random(f"context-mapping:{seed}:{n_pairs}:{n_keys}")
+    keys = list(keys or nonsense_keys())
+    examples = []
+    for _ in range(n_examples):
+        mapping = fresh_mapping(rng, keys, n_keys)
+        shown = [rng.choice(list(mapping)) for _ in range(n_pairs)]
+        asked = rng.choice(shown) if shown and query == "shown" else rng.choice(list(mapping))
+        demonstrations = format_pairs(((key, mapping[key]) for key in shown), arrow)
+        prompt = g.LEX_PREFIX + (demonstrations + ", " if demonstrations else "") + asked + arrow.rstrip()
+        choices = [" " + value for value in mapping.values()]
+        rng.shuffle(choices)
+        examples.append(Example(prompt, " " + mapping[asked], tuple(choices)))
+    return tuple(examples)
 
 
 # ---- GPT-1's fine-tuning data ---------------------------------------------------------------------------

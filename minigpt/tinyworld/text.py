@@ -3,6 +3,7 @@
 `generate_corpus(seed, n_chars)` draws paragraphs until the text is n_chars long. All randomness
 comes from one random.Random(seed), and items are dealt from shuffled decks (every item once before
 any item twice), so that each fact form of each non-held-out item shows up in a corpus of default size.
+`describe(world)` summarises the world and shows every sentence form; `corpus_stats(text)` counts the text.
 """
 import random
 from collections import Counter
@@ -242,6 +243,44 @@ def generate_corpus(seed=0, n_chars=1_500_000, world=None):
         paragraphs.append(text)
         length += len(text) + 2
     return "\n\n".join(paragraphs) + "\n"
+
+
+def describe(world=None):
+    """A readable summary of the world (default: World()) and of the sentence forms the corpus uses."""
+    world = world or World()
+    zorbish = ", ".join(f"{e}={z}" for e, z in list(world.lexicon.items())[:4])
+    lines = [
+        "TinyWorld",
+        f"  animals: {len(world.animals)}, {len(world.animals) // len(world.categories)} of each kind: "
+        + ", ".join(f"{c} ({', '.join(world.animals_of(c)[:2])}, ...)" for c in world.categories),
+        f"  people: {len(world.people)}, each with a home, a pet and a favourite food: "
+        + ", ".join(f"{p.name} ({p.home}, {p.pet}, {p.food})" for p in world.people[:3]) + ", ...",
+        f"  objects: {', '.join(world.objects[:8])}, ... ({len(world.objects)}); "
+        f"foods: {', '.join(world.fruits[:5] + world.foods[:4])}, ...",
+        f"  colours: {', '.join(world.colours)}",
+        f"  homes: {', '.join(world.homes)}; places: {', '.join(world.places)}",
+        f"  numbers zero to twenty (words and digits); {len(world.opposites)} opposite pairs; "
+        f"{len(world.colour_of)} things with a known colour",
+        f"  zorbish: {len(world.lexicon)} words ({zorbish}, ...); an adjective follows its noun",
+        "sentence forms (facts: every form, the first is the one a task asks in)",
+        "  story        tom went to the park. he saw three foxes near the park. the fox licked its fur. ...",
+        "  description  the robin: it has feathers; it lays eggs in a nest. once the robin sang in a tree.",
+    ]
+    samples = {"opposites": [("hot", "cold")], "plurals": ["fox"], "categories": ["robin"],
+               "colours": ["a banana"], "arithmetic": [(2, 3)], "translation": ["dog"],
+               "qa": [("lily", "home"), ("lily", "pet"), ("lily", "food")]}
+    extras = {"arithmetic": "five minus three is two.   (subtraction, not a task)",
+              "translation": "english: red dog = zorbish: kava rul   (two-word phrases)"}
+    for task, items in samples.items():
+        forms = [fact_line(world, task, item, form) for item in items for form in fact_forms(task, item)]
+        forms += [extras[task]] if task in extras else []
+        lines += [f"  {task if k == 0 else '':12} {form}" for k, form in enumerate(forms)]
+    lines += [
+        "  list         my list: bread, pears, jam. / count the ducks: one, two. there are two ducks.",
+        "  lex line     lex: bim -> red, taf -> cold, bim -> red   (a fresh mapping on every line)",
+        "held out of their task's forms: " + ", ".join(f"{len(v)} {k}" for k, v in world.heldout.items()),
+    ]
+    return "\n".join(lines)
 
 
 def corpus_stats(text):

@@ -3,7 +3,8 @@
 Nothing here is random. The text generator (text.py) samples sentences about this world, the task
 builder (tasks.py) asks questions about it, and later stages (SFT demonstrations, a scripted gold
 labeler, dialogues) read the same tables. `HELDOUT` names, per task, the items whose task sentences
-never appear in the generated text; evaluation asks about them.
+never appear in the generated text; evaluation asks about them. Nothing here imports the other modules
+of tinyworld; text.describe(world) prints a summary of the world with a sentence of each form.
 """
 from dataclasses import dataclass, field
 
@@ -218,41 +219,3 @@ class World:
                 for sentence in sentences:
                     words |= set(sentence.split())
         return sorted(words)
-
-    def describe(self):
-        """A readable summary of the world and of the sentence forms the corpus uses."""
-        from .facts import fact_forms, fact_line  # facts.py imports this module
-
-        zorbish = ", ".join(f"{e}={z}" for e, z in list(self.lexicon.items())[:4])
-        lines = [
-            "TinyWorld",
-            f"  animals: {len(self.animals)}, {len(self.animals) // len(self.categories)} of each kind: "
-            + ", ".join(f"{c} ({', '.join(self.animals_of(c)[:2])}, ...)" for c in self.categories),
-            f"  people: {len(self.people)}, each with a home, a pet and a favourite food: "
-            + ", ".join(f"{p.name} ({p.home}, {p.pet}, {p.food})" for p in self.people[:3]) + ", ...",
-            f"  objects: {', '.join(self.objects[:8])}, ... ({len(self.objects)}); "
-            f"foods: {', '.join(self.fruits[:5] + self.foods[:4])}, ...",
-            f"  colours: {', '.join(self.colours)}",
-            f"  homes: {', '.join(self.homes)}; places: {', '.join(self.places)}",
-            f"  numbers zero to twenty (words and digits); {len(self.opposites)} opposite pairs; "
-            f"{len(self.colour_of)} things with a known colour",
-            f"  zorbish: {len(self.lexicon)} words ({zorbish}, ...); an adjective follows its noun",
-            "sentence forms (facts: every form, the first is the one a task asks in)",
-            "  story        tom went to the park. he saw three foxes near the park. the fox licked its fur. ...",
-            "  description  the robin: it has feathers; it lays eggs in a nest. once the robin sang in a tree.",
-        ]
-        samples = {"opposites": [("hot", "cold")], "plurals": ["fox"], "categories": ["robin"],
-                   "colours": ["a banana"], "arithmetic": [(2, 3)], "translation": ["dog"],
-                   "qa": [("lily", "home"), ("lily", "pet"), ("lily", "food")]}
-        extras = {"arithmetic": "five minus three is two.   (subtraction, not a task)",
-                  "translation": "english: red dog = zorbish: kava rul   (two-word phrases)"}
-        for task, items in samples.items():
-            forms = [fact_line(self, task, item, form) for item in items for form in fact_forms(task, item)]
-            forms += [extras[task]] if task in extras else []
-            lines += [f"  {task if k == 0 else '':12} {form}" for k, form in enumerate(forms)]
-        lines += [
-            "  list         my list: bread, pears, jam. / count the ducks: one, two. there are two ducks.",
-            "  lex line     lex: bim -> red, taf -> cold, bim -> red   (a fresh mapping on every line)",
-            "held out of their task's forms: " + ", ".join(f"{len(v)} {k}" for k, v in self.heldout.items()),
-        ]
-        return "\n".join(lines)
