@@ -33,3 +33,19 @@ def test_runner_writes_executed_copies_html_and_a_summary_with_key_figures(tmp_p
     assert executed.cells[-1].outputs[0]["text"] == transport + "\n"
     assert (out / "notebooks" / "01_good.ipynb").exists() and (out / "html" / "01_good.html").exists()
     assert "01_good.ipynb" in (out / "summary.txt").read_text()
+
+
+def test_the_budget_scales_with_the_machine_and_a_notebook_over_it_is_flagged(tmp_path, capsys, monkeypatch):
+    assert run_course.budget_seconds(20.0) == 120 and run_course.budget_seconds(30.0) == 120
+    assert run_course.budget_seconds(60.0) == 240 and run_course.budget_seconds(75.0) == 300
+    monkeypatch.setattr(run_course, "bench_ms", lambda: 45.0)  # a budget of 180 s
+    monkeypatch.setattr(run_course, "BUDGET_SECONDS", 0.01)  # ... of 0.015 s, which any notebook exceeds
+    nb = tmp_path / "01_slow.ipynb"
+    write_notebook(nb, "1 + 1")
+    assert run_course.main([str(nb), "--out", str(tmp_path / "build"), "--timeout", "120"]) == 0
+    summary = (tmp_path / "build" / "summary.txt").read_text()
+    assert "bench_ms 45.0" in summary and "over budget (!): 01_slow.ipynb" in summary
+
+
+def test_bench_ms_measures_the_bench_training_step():
+    assert 0.1 < run_course.bench_ms() < 10_000

@@ -5,6 +5,10 @@ and an HTML rendering in build/, and print a summary of times and each notebook'
 
 Key figures are what a notebook passes to minigpt.report(...); they are read back from the
 executed notebook's outputs, so the notebook runs exactly as it does for a student.
+
+The runtime rule scales with the machine: a notebook may take 120 s x max(1, bench_ms / 30), where bench_ms
+is the training step time of `make bench` (its nanoGPT CPU configuration). The runner measures bench_ms once,
+a few seconds, before the first notebook, and the summary shows each notebook's share of its budget.
 """
 import argparse
 import json
@@ -23,6 +27,22 @@ from traitlets.config import Config
 from minigpt.report import REPORT_MIME
 
 ROOT = Path(__file__).resolve().parent.parent
+BUDGET_SECONDS, BUDGET_BENCH_MS = 120, 30  # a notebook's budget on a machine whose bench step is 30 ms or less
+
+
+def bench_ms():
+    """The training step time of `make bench` on this machine, in milliseconds (a short run: a few seconds)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.run import training_step_seconds
+    finally:
+        sys.path.remove(str(ROOT))
+    return training_step_seconds(iters=30, warmup=5)[0] * 1e3
+
+
+def budget_seconds(bench):
+    """A notebook's budget on a machine whose bench step takes `bench` ms: 120 s x max(1, bench_ms / 30)."""
+    return BUDGET_SECONDS * max(1.0, bench / BUDGET_BENCH_MS)
 
 
 def key_figures(nb):
@@ -77,24 +97,34 @@ def main(argv=None):
     if not paths:
         print("no notebooks found in notebooks/", file=sys.stderr)
         return 1
+    bench = bench_ms()
+    budget = budget_seconds(bench)
+    print(f"this machine: bench_ms {bench:.1f}, so each notebook's budget is {budget:.0f} s", flush=True)
     rows = []
     for path in paths:
         print(f"running {path.name} ...", flush=True)
         seconds, figures, error = run_notebook(path.resolve(), args.out, args.timeout)
         status = "ok" if error is None else "FAILED"
         print(f"  {status} in {seconds:.1f} s" + (f": {error}" if error else ""), flush=True)
-        rows.append({"notebook": path.name, "seconds": round(seconds, 1), "status": status,
-                     "figures": figures, "error": error})
+        rows.append({"notebook": path.name, "seconds": round(seconds, 1), "budget_share": round(seconds / budget, 3),
+                     "status": status, "figures": figures, "error": error})
     width = max(len(r["notebook"]) for r in rows)
-    lines = [f"{'notebook':<{width}}  {'seconds':>7}  status  key figures", "-" * (width + 40)]
-    lines += [f"{r['notebook']:<{width}}  {r['seconds']:>7.1f}  {r['status']:<6}  {format_figures(r['figures'])}"
-              for r in rows]
+    lines = [f"bench_ms {bench:.1f}: budget {budget:.0f} s a notebook (120 s x max(1, bench_ms / 30))", "",
+             f"{'notebook':<{width}}  {'seconds':>7}  {'budget':>6}  status  key figures", "-" * (width + 48)]
+    for r in rows:
+        share = f"{r['budget_share']:.0%}" + ("!" if r["budget_share"] > 1 else " ")
+        lines.append(f"{r['notebook']:<{width}}  {r['seconds']:>7.1f}  {share:>6}  {r['status']:<6}  "
+                     f"{format_figures(r['figures'])}")
     lines.append(f"{'total':<{width}}  {sum(r['seconds'] for r in rows):>7.1f}")
+    over = [r["notebook"] for r in rows if r["budget_share"] > 1]
+    if over:
+        lines.append(f"over budget (!): {', '.join(over)}")
     summary = "\n".join(lines)
     print("\n" + summary)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.txt").write_text(summary + "\n", encoding="utf-8")
-    (args.out / "summary.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    (args.out / "summary.json").write_text(json.dumps({"bench_ms": round(bench, 1), "budget_seconds": round(budget),
+                                                       "notebooks": rows}, indent=2) + "\n", encoding="utf-8")
     print(f"\nexecuted notebooks in {args.out / 'notebooks'}, HTML in {args.out / 'html'}")
     return 0 if all(r["error"] is None for r in rows) else 1
 
