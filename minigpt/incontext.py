@@ -19,6 +19,7 @@ import torch
 from .model import attention_maps, induction_scores
 from .prompting import _evaluating, accuracy, build_prompt, few_shot_prompts
 from .tinyworld import context_mapping_task
+from .tinyworld.mapping import ARROW
 
 
 def task_prompts(task, split="heldout", with_description=False, n_queries=None):
@@ -85,6 +86,29 @@ def repeated_random_tokens(n_sequences, period, token_ids, seed=0):
     return torch.cat([first, first], dim=1)  # (B, 2 * period)
 
 
+class RepeatedBlocks:
+    """Training windows that are each one block of random tokens repeated to fill the window, the data on which
+    an induction head forms fastest: nothing but copying from earlier in the window predicts the next token.
+
+    get_batch(split, generator) gives x, y of shape (batch_size, block_size), as LMData does; each row draws
+    its own period, from min_period up to (not including) block_size // 2, and its own tokens from range(vocab_size).
+    """
+
+    def __init__(self, vocab_size, block_size, batch_size, min_period=5):
+        if not 2 <= min_period < block_size // 2:
+            raise ValueError(f"min_period={min_period} must be at least 2 and below block_size // 2 = {block_size // 2}")
+        self.vocab_size, self.block_size, self.batch_size, self.min_period = vocab_size, block_size, batch_size, min_period
+
+    def get_batch(self, split, generator=None):
+        rows = []
+        for _ in range(self.batch_size):
+            period = int(torch.randint(self.min_period, self.block_size // 2, (1,), generator=generator))
+            block = torch.randint(self.vocab_size, (period,), generator=generator)
+            rows.append(block.repeat(self.block_size // period + 2)[: self.block_size + 1])
+        windows = torch.stack(rows)  # (B, block_size + 1)
+        return windows[:, :-1], windows[:, 1:]
+
+
 def induction_head_scores(model, sequences):
     """(n_layer, n_head) induction scores, the mean over `sequences` (B, 2 * period) of model.induction_scores:
     each head's attention from a token in the repeat to the token after its first occurrence.
@@ -97,6 +121,37 @@ def induction_head_scores(model, sequences):
         maps = attention_maps(model, sequences)  # n_layer x (B, nh, T, T)
     period = sequences.size(1) // 2
     return torch.stack([induction_scores(layer, period).mean(0) for layer in maps])  # (n_layer, nh)
+
+
+def key_match_scores(model, tokenizer, examples):
+    """(n_layer, n_head): each head's attention from the end of a lex query to the words its key was paired with.
+
+    examples: tinyworld.context_mapping_task(query="shown") examples, prompts like
+    "lex: bim -> red, taf -> cold, bim ->". At the last token (the query's arrow) the word to copy is the one
+    after an earlier "bim ->". A head's score is its attention weight on those words, summed over them and
+    averaged over the examples: near 1 for a head that finds the key and looks at what followed it, an
+    induction head that matches two tokens (key and arrow) instead of one; a few percent for attention spread
+    over the line.
+    """
+    arrow, rows = tokenizer.encode(ARROW.rstrip()), []
+    for example in examples:
+        ids = tokenizer.encode(example.prompt)
+        key = tokenizer.encode(" " + example.prompt.rsplit(",", 1)[-1].split()[0])  # the queried key
+        pattern, end = key + arrow, len(ids) - len(key + arrow)  # the query itself starts at `end`
+        targets = [j + len(pattern) for j in range(end) if ids[j : j + len(pattern)] == pattern]
+        if targets:
+            rows.append((ids, targets))
+    if not rows:
+        raise ValueError("no example shows its queried key before the query; use context_mapping_task(query='shown')")
+    batch = torch.zeros(len(rows), max(len(ids) for ids, _ in rows), dtype=torch.long)  # right-padded: causal
+    for i, (ids, _) in enumerate(rows):
+        batch[i, : len(ids)] = torch.tensor(ids)
+    with _evaluating(model):
+        maps = attention_maps(model, batch.to(next(model.parameters()).device))  # n_layer x (B, nh, T, T)
+    scores = torch.zeros(len(maps), maps[0].size(1))
+    for i, (ids, targets) in enumerate(rows):
+        scores += torch.stack([layer[i, :, len(ids) - 1, targets].sum(-1).cpu() for layer in maps])
+    return scores / len(rows)
 
 
 def common_tokens(ids, vocab_size, min_count=100):

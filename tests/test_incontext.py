@@ -6,8 +6,10 @@ import torch
 
 from minigpt import GPT, BPETokenizer, CharTokenizer, GPTConfig
 from minigpt.incontext import (
+    RepeatedBlocks,
     common_tokens,
     induction_head_scores,
+    key_match_scores,
     mapping_prompts,
     mean_curve,
     repeated_random_tokens,
@@ -16,7 +18,7 @@ from minigpt.incontext import (
 )
 from minigpt.model import attention_maps
 from minigpt.prompting import accuracy
-from minigpt.tinyworld import tasks
+from minigpt.tinyworld import context_mapping_task, tasks
 
 BPE = BPETokenizer()  # untrained byte-level BPE: every string encodes
 
@@ -109,3 +111,44 @@ def test_induction_head_scores_average_each_heads_attention_to_the_token_after_t
     assert scores.max() < 0.3  # an untrained model spreads its attention: no head is an induction head
     with pytest.raises(ValueError, match="even length"):
         induction_head_scores(model, seqs[:, :15])
+
+
+def test_repeated_blocks_are_windows_of_one_random_block_repeated():
+    data = RepeatedBlocks(vocab_size=50, block_size=32, batch_size=16)
+    x, y = data.get_batch("train", torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (16, 32) and torch.equal(x[:, 1:], y[:, :-1])
+    for row in torch.cat([x, y[:, -1:]], dim=1):
+        period = next(p for p in range(5, 16) if torch.equal(row[p:], row[:-p]))  # the smallest period that repeats
+        assert 5 <= period < 16
+    again, _ = data.get_batch("train", torch.Generator().manual_seed(0))
+    assert torch.equal(x, again)
+    with pytest.raises(ValueError, match="min_period"):
+        RepeatedBlocks(50, 32, 4, min_period=16)
+
+
+def lex_ids_by_pieces(tokenizer, prompt):
+    """A lex prompt's ids built pair by pair, with the positions of the words that followed the asked key."""
+    *pairs, asked = prompt.removeprefix("lex: ").split(", ")
+    ids, targets = tokenizer.encode("lex:"), []
+    for pair in pairs:
+        key, value = pair.split(" -> ")
+        ids += tokenizer.encode(" " + key) + tokenizer.encode(" ->")
+        if key == asked.split()[0]:
+            targets.append(len(ids))
+        ids += tokenizer.encode(" " + value) + tokenizer.encode(",")
+    return ids + tokenizer.encode(" " + asked), targets
+
+
+def test_key_match_scores_are_each_heads_attention_from_the_query_to_the_words_its_key_had():
+    examples = context_mapping_task(seed=0, n_pairs=6, n_examples=12, query="shown")
+    model = tiny_model(BPE.vocab_size)
+    expected = torch.zeros(2, 2)
+    for example in examples:  # one prompt at a time, no padding, positions found from the pairs
+        ids, targets = lex_ids_by_pieces(BPE, example.prompt)
+        assert ids == BPE.encode(example.prompt) and targets
+        with torch.no_grad():
+            maps = attention_maps(model, torch.tensor([ids]))
+        expected += torch.stack([layer[0, :, -1, targets].sum(-1) for layer in maps])
+    assert torch.allclose(key_match_scores(model, BPE, examples), expected / len(examples), atol=1e-6)
+    with pytest.raises(ValueError, match="query='shown'"):
+        key_match_scores(model, BPE, context_mapping_task(seed=0, n_pairs=0, n_examples=3))
