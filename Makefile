@@ -4,6 +4,7 @@
 #   make lab         open JupyterLab on the notebooks
 #   make exercises   regenerate exercises/ from solutions/
 #   make bench       training and generation speed benchmarks
+#   make models      train the shipped models into minigpt/weights/ (one of them: make models NAME=icl-2layer)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,7 +12,7 @@ STAMP := $(VENV)/.installed
 # Notebook kernels are started with the environment's own python.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup course test lab exercises bench clean
+.PHONY: setup course test lab exercises bench models clean
 
 setup: $(STAMP)
 
@@ -39,6 +40,9 @@ exercises: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+models: $(STAMP)
+	$(PY) tools/make_models.py $(NAME)
 
 clean:
 	rm -rf build .pytest_cache

@@ -1,23 +1,30 @@
-"""The TinyWorld GPT-2s of notebooks 02 and 03: one training recipe in three sizes, trained once, cached.
+"""The course's TinyWorld models by name: each one a recipe, the code that trains it, and what it is known by.
 
-    tokenizer = zoo.tokenizer()            # byte-level BPE with 1,024 tokens, trained on TinyWorld
-    model, record = zoo.pretrained("M")    # trained now (about 30 s on 2 cores), or loaded from the cache
-    record["curve"]                        # zero-shot accuracy on the held-out items, per task, every 250 steps
+Notebook 02 trains its three GPT-2 sizes live (their training is the lesson). Models whose training is not
+the lesson are trained once by `make models` and shipped inside the package, as OpenAI published GPT-2:
 
-The sizes differ only in depth and width; data, steps, batch and learning rate are the same, so any
-difference in what they can do comes from their size. Each is GPT-2's architecture (pre-LN, a final
-LayerNorm, scaled initialisation of the residual projections), trained on generate_corpus(seed=0).
+    tokenizer = zoo.tokenizer()              # byte-level BPE with 1,024 tokens, trained on TinyWorld
+    model, record = zoo.pretrained("M")      # notebook 02: trained now (or loaded from your cache)
+    model, record = zoo.load("icl-2layer")   # notebook 03: the shipped weights (or your cache, or trained now)
+    record["curve"]                          # what was measured while it trained, every eval_every steps
+
+A shipped model's `figures` are its key numbers, measured from the weights by `measure` at the end of
+training; the record keeps them so that a test can measure them again and compare.
 """
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import torch
 
 from .bpe import BPETokenizer
 from .cache import cached_run
 from .data import LMData
+from .incontext import (common_tokens, induction_head_scores, key_match_scores, mapping_prompts, repeated_random_tokens,
+                        shot_curve)
 from .model import GPT, GPTConfig
 from .prompting import task_accuracies
-from .tinyworld import generate_corpus, tasks
+from .tinyworld import context_mapping_task, generate_corpus, tasks
 from .training import Trainer, TrainConfig
 
 SIZES = {  # name -> shape; the parameter counts are printed by parameter_count
@@ -43,11 +50,11 @@ def tokenizer(vocab_size=1024, corpus_seed=0):
     return BPETokenizer().train(generate_corpus(seed=corpus_seed), vocab_size)
 
 
-def train(recipe, progress=True):
-    """Train the model a recipe describes; returns (model, record).
+def train_lm(recipe, measure=None, progress=True):
+    """Pre-train the GPT a recipe describes on TinyWorld text; returns (model, record).
 
-    record: "curve", the zero-shot accuracy per task on the held-out items (every form of each item,
-    tasks(all_forms=True)), measured every eval_every steps; "history", the Trainer's loss history;
+    measure(model) -> {name: number} runs every eval_every steps; its results form record["curve"], one
+    point per evaluation with its "step". record also holds "history", the Trainer's loss history;
     "seconds", the training time; "parameters", the parameter count.
     """
     tok = tokenizer(recipe["vocab_size"], recipe["corpus_seed"])
@@ -55,23 +62,39 @@ def train(recipe, progress=True):
     torch.manual_seed(recipe["seed"])
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=recipe["block_size"], n_layer=recipe["n_layer"],
                           n_head=recipe["n_head"], n_embd=recipe["n_embd"]))
-    zero_shot, curve = tasks(seed=0, all_forms=True), []
+    curve = []
 
-    def measure_zero_shot(trainer):
-        accuracies = task_accuracies(trainer.model, tok, zero_shot)
-        curve.append({"step": trainer.iter, **accuracies})
-        return {"held-out accuracy": sum(accuracies.values()) / len(accuracies)}
+    def on_eval(trainer):
+        figures = measure(trainer.model) if measure else {}
+        curve.append({"step": trainer.iter, **figures})
+        return figures
 
     config = TrainConfig(max_iters=recipe["max_iters"], learning_rate=recipe["learning_rate"],
                          min_lr=recipe["learning_rate"] / 10, warmup_iters=100, eval_interval=recipe["eval_every"],
-                         eval_iters=10, seed=recipe["seed"], progress=progress)
-    trainer = Trainer(model, data, config, on_eval=measure_zero_shot)
+                         eval_iters=recipe.get("eval_iters", 10), seed=recipe.get("batch_seed", recipe["seed"]),
+                         progress=progress)
+    trainer = Trainer(model, data, config, on_eval=on_eval)
     trainer.run()
-    if trainer.interrupted:  # a half-trained model must not be cached under the full recipe
-        raise KeyboardInterrupt(f"training stopped at step {trainer.iter} of {recipe['max_iters']}; nothing was cached")
+    if trainer.interrupted:  # a half-trained model must not be stored under the full recipe
+        raise KeyboardInterrupt(f"training stopped at step {trainer.iter} of {recipe['max_iters']}; nothing was saved")
     record = {"curve": curve, "history": {k: list(v) for k, v in trainer.history.items()},
               "seconds": trainer.elapsed, "parameters": parameter_count(model)}
     return model.eval(), record
+
+
+def train(recipe, progress=True):
+    """Train one of notebook 02's sizes; record["curve"] is the zero-shot accuracy per task on the held-out
+    items (every form of each item, tasks(all_forms=True)), measured every eval_every steps."""
+    tok, zero_shot = tokenizer(recipe["vocab_size"], recipe["corpus_seed"]), tasks(seed=0, all_forms=True)
+
+    def measure_zero_shot(model):
+        accuracies = task_accuracies(model, tok, zero_shot)
+        return {**accuracies, "held-out accuracy": sum(accuracies.values()) / len(accuracies)}
+
+    model, record = train_lm(recipe, measure_zero_shot, progress)
+    for point in record["curve"]:
+        del point["held-out accuracy"]  # the mean was for the log line; the curve keeps the tasks
+    return model, record
 
 
 def pretrained(size, cache_dir=None, progress=True, **options):
@@ -82,3 +105,77 @@ def pretrained(size, cache_dir=None, progress=True, **options):
 def parameter_count(model):
     """Number of parameters (the tied token embedding counted once)."""
     return sum(p.numel() for p in model.parameters())
+
+
+# ---- Notebook 03's in-context learners: two models that differ only in depth --------------------------------
+
+LEX_SHOTS = (0, 1, 2, 4, 8)
+
+
+def icl_recipe(n_layer, max_iters=6000, seed=0):
+    """A small GPT-2 trained long enough for key matching on lex lines to form (it does at steps 3,000-4,000 of
+    6,000 with 2 layers; benchmarks/induction_formation.py). n_layer=1 is the contrast: an induction head needs
+    a head in one layer that composes with a head in an earlier one. The batches are drawn with seed 1337, as in
+    that benchmark."""
+    return {"n_layer": n_layer, "n_head": 4, "n_embd": 64, "block_size": 64, "batch_size": 64, "max_iters": max_iters,
+            "learning_rate": 3e-3, "eval_every": 250, "eval_iters": 2, "seed": seed, "batch_seed": 1337,
+            "vocab_size": 1024, "corpus_seed": 0}
+
+
+def induction_probe(n_sequences=16, period=24, seed=1):
+    """(n_sequences, 2 * period) token ids: random tokens common in the training text, repeated once."""
+    ids = torch.tensor(tokenizer().encode(generate_corpus(seed=0)))
+    return repeated_random_tokens(n_sequences, period, common_tokens(ids, tokenizer().vocab_size, 200), seed=seed)
+
+
+def key_match_probe(n_examples=100, seed=3):
+    """Lex prompts with 8 demonstrations whose queried key was shown (for incontext.key_match_scores)."""
+    return context_mapping_task(seed=seed, n_pairs=8, n_examples=n_examples, query="shown")
+
+
+def measure_icl(model):
+    """Lex-mapping accuracy after k demonstrations (any key of the mapping asked, 200 prompts drawn with seed 1;
+    chance 0.25 at k = 0); "in-context score", 8-shot minus 0-shot accuracy; the best head's key-match score
+    (incontext.key_match_scores) and its induction score on repeated random tokens."""
+    curve = shot_curve(model, tokenizer(), mapping_prompts(query="any"), LEX_SHOTS, seeds=(1,))
+    figures = {f"lex {k}-shot": accs[0] for k, accs in curve.items()}
+    figures["in-context score"] = figures["lex 8-shot"] - figures["lex 0-shot"]
+    figures["key-match score"] = key_match_scores(model, tokenizer(), key_match_probe()).max().item()
+    figures["induction score"] = induction_head_scores(model, induction_probe()).max().item()
+    return figures
+
+
+@dataclass
+class Shipped:
+    """A model trained once by `make models` and shipped in minigpt/weights/NAME/."""
+    recipe: dict
+    train: Callable  # (recipe, progress) -> (model, record)
+    measure: Callable  # model -> {figure: number}: the key figures, measured from the weights
+    key: str  # the figure printed in make models' table
+    about: str
+
+
+def _train_shipped(measure):
+    def train_and_measure(recipe, progress=True):
+        model, record = train_lm(recipe, measure, progress)
+        return model, {**record, "figures": measure(model)}
+    return train_and_measure
+
+
+SHIPPED = {
+    "icl-2layer": Shipped(icl_recipe(2), _train_shipped(measure_icl), measure_icl, "in-context score",
+                          "notebook 03: 2 layers x 64, learns lex mappings in context (induction heads)"),
+    "icl-1layer": Shipped(icl_recipe(1), _train_shipped(measure_icl), measure_icl, "in-context score",
+                          "notebook 03: the same with 1 layer, the contrast"),
+}
+
+
+def load(name, train_here=False, cache_dir=None, progress=True):
+    """(model, record) of a shipped model: the shipped weights, else your cache, else trained now.
+
+    train_here=True trains it now from its recipe (with a progress bar) whatever is shipped or cached.
+    """
+    if name not in SHIPPED:
+        raise ValueError(f"no shipped model named {name!r}; the names are {', '.join(SHIPPED)}")
+    entry = SHIPPED[name]
+    return cached_run(entry.recipe, lambda r: entry.train(r, progress), cache_dir, name=name, train_here=train_here)
