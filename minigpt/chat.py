@@ -1,0 +1,48 @@
+"""The course's one chat format, shared by SFT, the reward model, PPO and dialogue (notebooks 04-07).
+
+A conversation is a list of turns (role, text), the role "user" or "assistant". Written out:
+
+    <|user|> what colour is a banana?<|end|><|assistant|> yellow.<|end|>
+
+The role markers and the end-of-turn token are special tokens of the BPE tokenizer: one id each, which
+ordinary text never produces. Each turn's text starts with a space, as words do in TinyWorld's text, so that a
+turn's words are the same tokens the model met in pre-training. The model learns to end its turn by writing
+<|end|>; generation stops there.
+"""
+USER, ASSISTANT, END_OF_TURN = "<|user|>", "<|assistant|>", "<|end|>"
+ROLES = {"user": USER, "assistant": ASSISTANT}
+SPECIAL_TOKENS = ("<|endoftext|>", USER, ASSISTANT, END_OF_TURN)  # for BPETokenizer.train(special_tokens=...)
+
+
+def format_turn(role, text):
+    """One turn as text: its role marker, a space, the text, the end-of-turn token."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; a turn's role is one of {', '.join(ROLES)}")
+    text = text.strip()
+    if not text:
+        raise ValueError(f"the {role}'s turn is empty; every turn needs some text")
+    for marker in SPECIAL_TOKENS:
+        if marker in text:
+            raise ValueError(f"the {role}'s turn contains {marker!r}, which only the chat format may write")
+    return f"{ROLES[role]} {text}{END_OF_TURN}"
+
+
+def format_chat(turns, reply=False):
+    """A conversation as text; reply=True ends it with the assistant's marker, so that a model writes the reply."""
+    return "".join(format_turn(role, text) for role, text in turns) + (ASSISTANT if reply else "")
+
+
+def encode_chat(tokenizer, turns):
+    """(ids, mask): the conversation's token ids, and 1 for each token the assistant writes (its text and its
+    end-of-turn token; not its role marker, which the format supplies), 0 for the rest. The mask says where
+    the SFT loss applies."""
+    missing = [marker for marker in SPECIAL_TOKENS[1:] if marker not in getattr(tokenizer, "special_tokens", {})]
+    if missing:
+        raise ValueError(f"this tokenizer has no {', '.join(missing)} token(s); train one with "
+                         "BPETokenizer().train(text, vocab_size, special_tokens=chat.SPECIAL_TOKENS)")
+    ids, mask = [], []
+    for role, text in turns:
+        marker, *written = tokenizer.encode(format_turn(role, text))  # the role marker is one special token
+        ids += [marker, *written]
+        mask += [0] + [int(role == "assistant")] * len(written)
+    return ids, mask

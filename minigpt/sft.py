@@ -1,0 +1,45 @@
+"""InstructGPT's step 1: supervised fine-tuning on demonstrations, with the loss on the response only.
+
+Ouyang et al. (2022), section 3.5: a labeler writes the desired response to a prompt, and the pre-trained model
+is fine-tuned on these demonstrations with supervised learning. The prompt is given; only the response is
+learned, so the loss is the language-model loss over the response tokens R alone:
+
+    L_SFT(θ) = -1/|R| Σ_{t ∈ R} log P_θ(u_t | u_<t)
+
+Each demonstration is one chat (chat.py): the user's prompt, then the assistant's response and its
+end-of-turn token. Targets outside R, and padding, are IGNORE_INDEX, which the model's loss skips.
+"""
+import torch
+
+from .chat import encode_chat
+from .model import IGNORE_INDEX
+
+
+def sft_example(tokenizer, prompt, response, block_size):
+    """(ids, mask) of one demonstration (chat.encode_chat); a clear error when it does not fit the context."""
+    ids, mask = encode_chat(tokenizer, [("user", prompt), ("assistant", response)])
+    if len(ids) > block_size + 1:
+        raise ValueError(f"the demonstration has {len(ids)} tokens but block_size is {block_size}: shorten the prompt "
+                         f"or the response (it must fit in block_size + 1 tokens, the inputs and the last target)")
+    return ids, mask
+
+
+def sft_batch(examples, pad_id=0):
+    """(x, y), both (B, T): inputs and next-token targets of right-padded (ids, mask) examples, where y is
+    IGNORE_INDEX wherever the next token is not the response's (the prompt, the role markers, padding)."""
+    T = max(len(ids) for ids, _ in examples) - 1
+    x = torch.full((len(examples), T), pad_id, dtype=torch.long)
+    y = torch.full((len(examples), T), IGNORE_INDEX, dtype=torch.long)
+    for row, (ids, mask) in enumerate(examples):
+        ids, mask = torch.tensor(ids), torch.tensor(mask, dtype=torch.bool)
+        n = len(ids) - 1
+        x[row, :n] = ids[:-1]
+        y[row, :n] = torch.where(mask[1:], ids[1:], IGNORE_INDEX)  # position t predicts token t + 1
+    return x, y
+
+
+def sft_loss(model, batch):
+    """L_SFT on a batch (x, y) from sft_batch: the mean next-token loss over the response tokens only."""
+    x, y = batch
+    _, loss = model(x, y)
+    return loss

@@ -1,0 +1,70 @@
+"""The chat format (minigpt.chat) and InstructGPT's SFT loss, masked to the response (minigpt.sft)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from minigpt import GPT, BPETokenizer, GPTConfig
+from minigpt.chat import ASSISTANT, END_OF_TURN, SPECIAL_TOKENS, USER, encode_chat, format_chat
+from minigpt.model import IGNORE_INDEX
+from minigpt.sft import sft_batch, sft_example, sft_loss
+
+TEXT = "what colour is a banana? yellow. what colour is grass? green. the opposite of hot is cold. " * 20
+TOKENIZER = BPETokenizer().train(TEXT, 300, special_tokens=SPECIAL_TOKENS)
+
+
+def test_a_chat_is_role_markers_text_and_end_of_turn_tokens():
+    turns = [("user", "what colour is a banana?"), ("assistant", "yellow.")]
+    assert format_chat(turns) == f"{USER} what colour is a banana?{END_OF_TURN}{ASSISTANT} yellow.{END_OF_TURN}"
+    assert format_chat(turns[:1], reply=True).endswith(f"{END_OF_TURN}{ASSISTANT}")
+    ids, mask = encode_chat(TOKENIZER, turns)
+    assert TOKENIZER.decode(ids) == format_chat(turns) and len(ids) == len(mask)
+    written = [i for i, m in zip(ids, mask) if m]  # what the assistant writes: its text and its end-of-turn token
+    assert TOKENIZER.decode(written) == f" yellow.{END_OF_TURN}"
+    assert all(TOKENIZER.special_tokens[marker] in ids for marker in (USER, ASSISTANT, END_OF_TURN))
+
+
+@pytest.mark.parametrize("turns, message", [
+    ([("user", "hi"), ("assistant", "  ")], "turn is empty"),
+    ([("robot", "hi")], "unknown role"),
+    ([("user", "say <|end|> now")], "only the chat format may write"),
+])
+def test_bad_turns_are_refused_with_a_clear_error(turns, message):
+    with pytest.raises(ValueError, match=message):
+        encode_chat(TOKENIZER, turns)
+
+
+def test_a_tokenizer_without_the_chat_tokens_is_refused():
+    with pytest.raises(ValueError, match="special_tokens=chat.SPECIAL_TOKENS"):
+        encode_chat(BPETokenizer().train(TEXT, 300), [("user", "hi")])
+
+
+def test_a_demonstration_longer_than_the_context_is_refused():
+    with pytest.raises(ValueError, match="block_size is 8"):
+        sft_example(TOKENIZER, "what colour is a banana? " * 3, "yellow.", block_size=8)
+
+
+def test_the_sft_loss_is_the_mean_next_token_loss_over_the_response_tokens_alone():
+    examples = [sft_example(TOKENIZER, p, r, 64) for p, r in [("what colour is a banana?", "yellow."),
+                                                              ("the opposite of hot is", "cold, the opposite of hot."),
+                                                              ("what colour is grass?", "green.")]]
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=16))
+    x, y = sft_batch(examples)
+    logits, _ = model(x)
+    losses = []  # by hand: every token the assistant writes, predicted from everything before it
+    for row, (ids, mask) in enumerate(examples):
+        for t in range(1, len(ids)):
+            if mask[t]:
+                losses.append(-F.log_softmax(logits[row, t - 1], dim=-1)[ids[t]])
+    assert torch.allclose(sft_loss(model, (x, y)), torch.stack(losses).mean(), atol=1e-6)
+    assert (y != IGNORE_INDEX).sum() == len(losses)  # nothing else counts: not the prompt, not the padding
+
+
+def test_the_prompt_and_padding_targets_do_not_count():
+    example = sft_example(TOKENIZER, "what colour is a banana?", "yellow.", 64)
+    longer = sft_example(TOKENIZER, "what colour is a banana? what colour is grass?", "green.", 64)
+    x, y = sft_batch([example, longer], pad_id=5)
+    n = len(example[0]) - 1
+    assert (y[0, n:] == IGNORE_INDEX).all() and (x[0, n:] == 5).all()  # padding: ignored whatever its id
+    n_prompt = example[1].index(1)  # the first token the assistant writes
+    assert (y[0, : n_prompt - 1] == IGNORE_INDEX).all() and (y[0, n_prompt - 1 : n] != IGNORE_INDEX).all()
