@@ -38,16 +38,19 @@ THE TASKS (tasks.py)
   category_classification(seed): which kind of animal a sentence mentions; test animals are disjoint from train's.
   acceptability(seed): a sentence as written or with its words shuffled (GPT-1's CoLA, in miniature).
 
-LATER STAGES, from the same World (not built yet): SFT demonstrations (an instruction such as a task
-description, then the answer), a scripted gold labeler that ranks completions by documented
-preferences (true facts of the World, brevity, politeness) for the reward model and PPO, and dialogues
-about the people and animals. They read World's tables and add modules beside text.py and tasks.py.
+THE SECOND HALF (instructions.py, labeler.py)
+  instructions(seed) -> {"train", "validation", "test"}: requests about the World with demonstrations in one house
+  style (a word, a phrase, N items, a count, a short story, a clarifying question, a correction of a false premise);
+  the test split asks about what HELDOUT keeps out of the text. GoldLabeler(instructions).gold_score(prompt,
+  response) and .rank(prompt, responses): the stand-in for human judgement, six readable rules, optional noise.
 """
+from .instructions import Instruction, instructions
+from .labeler import GoldLabeler
 from .tasks import Example, LabelledSentences, Task, acceptability, category_classification, context_mapping_task, tasks
 from .text import CHARSET, corpus_stats, describe, generate_corpus
 from .world import HELDOUT, World
 
 __all__ = [
-    "CHARSET", "Example", "LabelledSentences", "acceptability", "HELDOUT", "Task", "World", "category_classification",
+    "CHARSET", "Example", "GoldLabeler", "Instruction", "instructions", "LabelledSentences", "acceptability", "HELDOUT", "Task", "World", "category_classification",
     "context_mapping_task", "corpus_stats", "describe", "generate_corpus", "tasks",
 ]
