@@ -46,3 +46,33 @@ def encode_chat(tokenizer, turns):
         ids += [marker, *written]
         mask += [0] + [int(role == "assistant")] * len(written)
     return ids, mask
+
+
+def cut_reply(text):
+    """What the assistant wrote: the generated text up to and including its end-of-turn token, if it wrote one."""
+    end = text.find(END_OF_TURN)
+    return text if end < 0 else text[: end + len(END_OF_TURN)]
+
+
+def respond(model, tokenizer, conversations, max_new_tokens=48, temperature=1.0, seed=0):
+    """The model's next assistant turn for each conversation (a list of turns), as text ending with END_OF_TURN
+    when the model ended its turn within max_new_tokens. Conversations of the same length in tokens are
+    generated together, one batch each; seeded, so the same call gives the same replies."""
+    import torch  # only generation needs it; the format above is plain text
+
+    prompts = [tokenizer.encode(format_chat(turns, reply=True)) for turns in conversations]
+    too_long = [len(p) for p in prompts if len(p) + max_new_tokens > model.config.block_size]
+    if too_long:
+        raise ValueError(f"a conversation has {max(too_long)} tokens, and with {max_new_tokens} new ones it would not "
+                         f"fit the block_size of {model.config.block_size}: shorten it or ask for fewer new tokens")
+    groups = {}
+    for i, ids in enumerate(prompts):
+        groups.setdefault(len(ids), []).append(i)
+    generator = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
+    replies = [None] * len(prompts)
+    for length, members in sorted(groups.items()):
+        idx = torch.tensor([prompts[i] for i in members], device=generator.device)
+        out = model.generate(idx, max_new_tokens, temperature=temperature, generator=generator)
+        for i, row in zip(members, out[:, length:].tolist()):
+            replies[i] = cut_reply(tokenizer.decode(row))
+    return replies

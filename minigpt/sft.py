@@ -43,3 +43,27 @@ def sft_loss(model, batch):
     x, y = batch
     _, loss = model(x, y)
     return loss
+
+
+class SFTData:
+    """Demonstrations as training batches, for the Trainer: get_batch(split, generator) -> (x, y) of sft_batch,
+    batch_size demonstrations drawn at random from the split ("train" or "val")."""
+
+    def __init__(self, train, val, batch_size, pad_id=0):
+        if not train or not val:
+            raise ValueError("SFTData needs demonstrations in both splits, train and val")
+        self.splits, self.batch_size, self.pad_id = {"train": list(train), "val": list(val)}, batch_size, pad_id
+
+    def get_batch(self, split, generator=None):
+        examples = self.splits[split]
+        rows = torch.randint(len(examples), (self.batch_size,), generator=generator)
+        return sft_batch([examples[i] for i in rows.tolist()], self.pad_id)
+
+
+def set_dropout(model, p):
+    """Set the residual and attention dropout of every layer of a GPT to p (InstructGPT's SFT used 0.2)."""
+    model.config.dropout = p
+    for module in model.modules():
+        if hasattr(module, "dropout") and isinstance(module.dropout, float):
+            module.dropout = p
+    return model

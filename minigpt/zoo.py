@@ -19,6 +19,7 @@ import torch
 
 from .bpe import BPETokenizer
 from .cache import cached_run
+from .chat import SPECIAL_TOKENS
 from .data import LMData
 from .incontext import (common_tokens, induction_head_scores, key_match_scores, mapping_prompts, repeated_random_tokens,
                         shot_curve)
@@ -45,9 +46,11 @@ def recipe(size, max_iters=1000, seed=0, vocab_size=1024, block_size=32, batch_s
 
 
 @lru_cache(maxsize=4)
-def tokenizer(vocab_size=1024, corpus_seed=0):
-    """The byte-level BPE of these models, trained on the TinyWorld text (deterministic, under a second)."""
-    return BPETokenizer().train(generate_corpus(seed=corpus_seed), vocab_size)
+def tokenizer(vocab_size=1024, corpus_seed=0, chat=False):
+    """The byte-level BPE of these models, trained on the TinyWorld text (deterministic, a few seconds).
+    chat=True adds the chat format's special tokens (role markers, end of turn), for the second half."""
+    special_tokens = SPECIAL_TOKENS if chat else ("<|endoftext|>",)
+    return BPETokenizer().train(generate_corpus(seed=corpus_seed), vocab_size, special_tokens=special_tokens)
 
 
 def train_lm(recipe, measure=None, progress=True):
@@ -57,7 +60,7 @@ def train_lm(recipe, measure=None, progress=True):
     point per evaluation with its "step". record also holds "history", the Trainer's loss history;
     "seconds", the training time; "parameters", the parameter count.
     """
-    tok = tokenizer(recipe["vocab_size"], recipe["corpus_seed"])
+    tok = tokenizer(recipe["vocab_size"], recipe["corpus_seed"], recipe.get("chat", False))
     data = LMData(tok.encode(generate_corpus(seed=recipe["corpus_seed"])), recipe["block_size"], recipe["batch_size"])
     torch.manual_seed(recipe["seed"])
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=recipe["block_size"], n_layer=recipe["n_layer"],

@@ -4,9 +4,9 @@ import torch
 import torch.nn.functional as F
 
 from minigpt import GPT, BPETokenizer, GPTConfig
-from minigpt.chat import ASSISTANT, END_OF_TURN, SPECIAL_TOKENS, USER, encode_chat, format_chat
+from minigpt.chat import ASSISTANT, END_OF_TURN, SPECIAL_TOKENS, USER, encode_chat, format_chat, respond
 from minigpt.model import IGNORE_INDEX
-from minigpt.sft import sft_batch, sft_example, sft_loss
+from minigpt.sft import SFTData, set_dropout, sft_batch, sft_example, sft_loss
 
 TEXT = "what colour is a banana? yellow. what colour is grass? green. the opposite of hot is cold. " * 20
 TOKENIZER = BPETokenizer().train(TEXT, 300, special_tokens=SPECIAL_TOKENS)
@@ -68,3 +68,42 @@ def test_the_prompt_and_padding_targets_do_not_count():
     assert (y[0, n:] == IGNORE_INDEX).all() and (x[0, n:] == 5).all()  # padding: ignored whatever its id
     n_prompt = example[1].index(1)  # the first token the assistant writes
     assert (y[0, : n_prompt - 1] == IGNORE_INDEX).all() and (y[0, n_prompt - 1 : n] != IGNORE_INDEX).all()
+
+
+def test_sft_data_draws_batches_of_demonstrations_from_a_split():
+    examples = [sft_example(TOKENIZER, "what colour is a banana?", "yellow.", 64),
+                sft_example(TOKENIZER, "what colour is grass?", "green.", 64)]
+    data = SFTData(examples, examples[:1], batch_size=5)
+    x, y = data.get_batch("val", torch.Generator().manual_seed(0))
+    assert x.shape[0] == 5 and torch.equal(x, sft_batch(examples[:1] * 5)[0])
+    with pytest.raises(ValueError, match="both splits"):
+        SFTData(examples, [], 4)
+
+
+def test_set_dropout_reaches_every_layer():
+    model = set_dropout(GPT(GPTConfig(vocab_size=30, block_size=8, n_layer=2, n_head=2, n_embd=16)), 0.2)
+    assert model.config.dropout == 0.2
+    assert all(m.dropout == 0.2 for m in model.modules() if isinstance(getattr(m, "dropout", None), float))
+    model.train()
+    idx = torch.randint(30, (2, 8))
+    assert not torch.equal(model(idx)[0], model(idx)[0])  # dropout on in training
+    model.eval()
+    assert torch.equal(model(idx)[0], model(idx)[0])
+
+
+def test_respond_gives_each_conversation_its_reply_up_to_the_end_of_turn():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=16))
+    end = TOKENIZER.special_tokens[END_OF_TURN]
+    with torch.no_grad():  # make <|end|> the likeliest next token everywhere: every reply is just the end of turn
+        model.transformer.ln_f.weight.zero_()  # the final hidden state is ln_f's bias at every position ...
+        model.transformer.ln_f.bias.fill_(1.0)
+        model.lm_head.weight[end] = 1.0  # ... whose dot product with <|end|>'s row is 16, far above any other
+    conversations = [[("user", "what colour is a banana?")], [("user", "hi")], [("user", "what colour is grass?")]]
+    assert respond(model, TOKENIZER, conversations, max_new_tokens=5, temperature=0.0) == [END_OF_TURN] * 3
+    untrained = GPT(GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=16))
+    replies = respond(untrained, TOKENIZER, conversations, max_new_tokens=6, seed=3)
+    assert replies == respond(untrained, TOKENIZER, conversations, max_new_tokens=6, seed=3)  # seeded
+    assert all(END_OF_TURN not in r[:-len(END_OF_TURN)] for r in replies)  # cut at the first end of turn
+    with pytest.raises(ValueError, match="would not fit the block_size"):
+        respond(model, TOKENIZER, conversations, max_new_tokens=60)
