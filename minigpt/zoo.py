@@ -148,6 +148,23 @@ def measure_icl(model):
     return figures
 
 
+# ---- The second half's base model: pre-trained on TinyWorld with the chat tokens in its vocabulary -----------
+
+def base_recipe(max_iters=2000, seed=0):
+    """The pre-trained model that InstructGPT's steps start from (notebooks 04-07): 4 layers x 128, a 128-token
+    context (room for a prompt, a response, and later a short dialogue), the chat tokenizer. The chat tokens
+    never occur in the TinyWorld text; supervised fine-tuning teaches them."""
+    return {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 128, "batch_size": 16, "max_iters": max_iters,
+            "learning_rate": 3e-3, "eval_every": 500, "eval_iters": 10, "seed": seed, "vocab_size": 1024,
+            "corpus_seed": 0, "chat": True}
+
+
+def measure_base(model):
+    """Notebook 02's zero-shot test on the held-out items (every form of each), per task and their mean."""
+    accuracies = task_accuracies(model, tokenizer(chat=True), tasks(seed=0, all_forms=True))
+    return {**accuracies, "held-out accuracy": sum(accuracies.values()) / len(accuracies)}
+
+
 @dataclass
 class Shipped:
     """A model trained once by `make models` and shipped in minigpt/weights/NAME/."""
@@ -170,6 +187,8 @@ SHIPPED = {
                           "notebook 03: 2 layers x 64, learns lex mappings in context (induction heads)"),
     "icl-1layer": Shipped(icl_recipe(1), _train_shipped(measure_icl), measure_icl, "in-context score",
                           "notebook 03: the same with 1 layer, the contrast"),
+    "base": Shipped(base_recipe(), _train_shipped(measure_base), measure_base, "held-out accuracy",
+                    "notebooks 04-07: the pre-trained model InstructGPT's steps start from, with the chat tokens"),
 }
 
 
