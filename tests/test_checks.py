@@ -23,6 +23,7 @@ from minigpt.checks import (
     check_pre_ln_block,
     check_residual_init_std,
     check_sample_next_token,
+    check_sft_loss,
     check_split_heads,
 )
 from minigpt.model import Block
@@ -36,6 +37,7 @@ EVERY_CHECKER = [
     (check_pre_ln_block, "pre_ln_block"), (check_residual_init_std, "residual_init_std"),
     (check_continuation_logprob, "continuation_logprob"), (check_k_shot_prompt, "k_shot_prompt"),
     (check_accuracy_over_shots, "accuracy_over_shots"), (check_induction_score, "induction_score"),
+    (check_sft_loss, "sft_loss"),
 ]
 
 
@@ -923,3 +925,42 @@ def test_gather_with_a_one_dimensional_index_gets_a_hint():
         return torch.log_softmax(logits[n_prompt - 1 : -1], dim=-1).gather(-1, tokens[n_prompt:]).sum()
 
     assert "unsqueeze(-1)" in diagnosis(check_continuation_logprob, flat_gather)
+
+
+# ---- InstructGPT's SFT loss (notebook 04) ----------------------------------------------------------------------
+
+def sft_loss_loop(logits, tokens, n_prompt, lengths):
+    """By hand: every response token of every row, predicted by the logits one position before it, averaged."""
+    terms = [-torch.log_softmax(logits[b, t - 1], dim=-1)[tokens[b, t]]
+             for b in range(len(tokens)) for t in range(int(n_prompt[b]), int(lengths[b]))]
+    return torch.stack(terms).mean()
+
+
+def sft_loss_with_cross_entropy(logits, tokens, n_prompt, lengths):
+    """The library's way: targets set to -100 outside the response, one cross-entropy."""
+    targets = tokens[:, 1:].clone()
+    positions = torch.arange(1, tokens.size(1))[None, :]  # the position of each target token
+    outside = (positions < n_prompt[:, None]) | (positions >= lengths[:, None])
+    targets[outside] = -100
+    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+
+
+@pytest.mark.parametrize("answer", [sft_loss_loop, sft_loss_with_cross_entropy])
+def test_a_correct_sft_loss_passes(answer, capsys):
+    assert check_sft_loss(answer) is True
+    assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, diagnosis", [
+    (lambda lo, to, n, le: sft_loss_loop(lo, to, torch.ones_like(n), le), "also scores the prompt"),
+    (lambda lo, to, n, le: sft_loss_loop(lo, to, n, torch.full_like(le, to.size(1))), "also scores the padding"),
+    (lambda lo, to, n, le: sft_loss_loop(lo, to, torch.ones_like(n), torch.full_like(le, to.size(1))),
+     "the prompt's and the padding's too"),
+    (lambda lo, to, n, le: torch.stack([-torch.log_softmax(lo[b, t], -1)[to[b, t]] for b in range(len(to))
+                                        for t in range(int(n[b]), int(le[b]))]).mean(), "which can already see it"),
+    (lambda lo, to, n, le: torch.stack([sft_loss_loop(lo[b:b + 1], to[b:b + 1], n[b:b + 1], le[b:b + 1])
+                                        for b in range(len(to))]).mean(), "averages each row first"),
+])
+def test_each_sft_loss_mistake_is_diagnosed(wrong, diagnosis):
+    with pytest.raises(AssertionError, match=diagnosis):
+        check_sft_loss(wrong)

@@ -17,6 +17,7 @@ live beside the exercises they check; import them all from here:
                    and scoring a continuation by its log-likelihood (zero-shot)
     gpt3.py        a K-shot prompt, accuracy against the number of shots, and the
                    induction score of an attention pattern
+    sft.py         InstructGPT's SFT loss, masked to the response of right-padded sequences
 """
 from .attention import check_causal_self_attention, check_merge_heads, check_split_heads
 from .core import Mistake, run_check
@@ -25,6 +26,7 @@ from .gpt2 import (check_continuation_logprob, check_merge, check_most_frequent_
                    check_residual_init_std)
 from .gpt3 import check_accuracy_over_shots, check_induction_score, check_k_shot_prompt
 from .sampling import check_sample_next_token
+from .sft import check_sft_loss
 
 __all__ = [
     "Mistake", "check_auxiliary_loss", "check_causal_self_attention", "check_entailment_input",
@@ -33,3 +35,4 @@ __all__ = [
 __all__ += ["check_continuation_logprob", "check_merge", "check_most_frequent_pair", "check_pre_ln_block",
             "check_residual_init_std"]
 __all__ += ["check_accuracy_over_shots", "check_induction_score", "check_k_shot_prompt"]
+__all__ += ["check_sft_loss"]
