@@ -13,6 +13,7 @@ import torch
 
 from .chat import encode_chat
 from .model import IGNORE_INDEX
+from .training import Trainer, TrainConfig
 
 
 def sft_example(tokenizer, prompt, response, block_size):
@@ -67,3 +68,22 @@ def set_dropout(model, p):
         if hasattr(module, "dropout") and isinstance(module.dropout, float):
             module.dropout = p
     return model
+
+
+def fine_tune(model, tokenizer, demonstrations, epochs=16, learning_rate=1e-3, dropout=0.2, batch_size=32, seed=0,
+              on_epoch=None, progress=True):
+    """InstructGPT's SFT recipe at tiny scale: `epochs` passes over demonstrations["train"] (Instructions), cosine
+    decay to a tenth of the learning rate, residual dropout; demonstrations["validation"] gives the validation loss.
+    on_epoch(trainer) runs after every epoch (a dict of numbers it returns joins the log line). Returns the Trainer,
+    whose model is left in eval mode."""
+    block = model.config.block_size
+    examples = {name: [sft_example(tokenizer, d.prompt, d.response, block) for d in demonstrations[name]]
+                for name in ("train", "validation")}
+    steps_per_epoch = max(1, len(examples["train"]) // batch_size)
+    config = TrainConfig(max_iters=epochs * steps_per_epoch, learning_rate=learning_rate, min_lr=learning_rate / 10,
+                         warmup_iters=10, eval_interval=steps_per_epoch, eval_iters=4, seed=seed, progress=progress)
+    data = SFTData(examples["train"], examples["validation"], batch_size)
+    trainer = Trainer(set_dropout(model, dropout), data, config, on_eval=on_epoch)
+    trainer.run()
+    model.eval()
+    return trainer

@@ -11,7 +11,7 @@ the lesson are trained once by `make models` and shipped inside the package, as 
 A shipped model's `figures` are its key numbers, measured from the weights by `measure` at the end of
 training; the record keeps them so that a test can measure them again and compare.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
@@ -19,13 +19,14 @@ import torch
 
 from .bpe import BPETokenizer
 from .cache import cached_run
-from .chat import SPECIAL_TOKENS
+from .chat import SPECIAL_TOKENS, respond
 from .data import LMData
 from .incontext import (common_tokens, induction_head_scores, key_match_scores, mapping_prompts, repeated_random_tokens,
                         shot_curve)
 from .model import GPT, GPTConfig
 from .prompting import task_accuracies
-from .tinyworld import context_mapping_task, generate_corpus, tasks
+from .sft import fine_tune
+from .tinyworld import GoldLabeler, context_mapping_task, generate_corpus, instructions, tasks
 from .training import Trainer, TrainConfig
 
 SIZES = {  # name -> shape; the parameter counts are printed by parameter_count
@@ -165,6 +166,47 @@ def measure_base(model):
     return {**accuracies, "held-out accuracy": sum(accuracies.values()) / len(accuracies)}
 
 
+def sft_recipe(epochs=16, seed=0):
+    """InstructGPT's step 1 on the base model: its recipe, then the SFT recipe (16 epochs, dropout 0.2, cosine)."""
+    return {"base": base_recipe(), "epochs": epochs, "learning_rate": 1e-3, "dropout": 0.2, "batch_size": 32,
+            "seed": seed, "instructions_seed": 0}
+
+
+def judge_replies(model, items, labeler):
+    """(mean gold score, share in the requested form) of the model's greedy replies to Instructions."""
+    replies = respond(model, tokenizer(chat=True), [[("user", i.prompt)] for i in items], max_new_tokens=40,
+                      temperature=0.0)
+    rules = [labeler.rules(i, r) for i, r in zip(items, replies)]
+    gold = sum(labeler.gold_score(i, r) for i, r in zip(items, replies)) / len(items)
+    return gold, sum(r["form"] for r in rules) / len(rules)
+
+
+def train_sft(recipe, progress=True):
+    """Fine-tune the base model of recipe["base"] on TinyWorld's instructions; record["curve"] holds the validation
+    loss and the gold labeler's score on the validation instructions after every epoch."""
+    model, _ = cached_run(recipe["base"], lambda r: SHIPPED["base"].train(r, progress), name="base")
+    splits = instructions(seed=recipe["instructions_seed"])
+    labeler, curve = GoldLabeler(splits), []
+
+    def on_epoch(trainer):
+        gold, form = judge_replies(trainer.model, splits["validation"], labeler)
+        curve.append({"step": trainer.iter, "val loss": trainer.history["val_loss"][-1], "gold": gold, "in form": form})
+        return {"gold": gold}
+
+    trainer = fine_tune(model, tokenizer(chat=True), splits, recipe["epochs"], recipe["learning_rate"],
+                        recipe["dropout"], recipe["batch_size"], recipe["seed"], on_epoch, progress)
+    if trainer.interrupted:
+        raise KeyboardInterrupt(f"fine-tuning stopped at step {trainer.iter}; nothing was saved")
+    return model, {"curve": curve, "history": {k: list(v) for k, v in trainer.history.items()},
+                   "seconds": trainer.elapsed, "parameters": parameter_count(model)}
+
+
+def measure_sft(model):
+    """The gold labeler's mean score and the share in the requested form, on the held-out (test) instructions."""
+    gold, form = judge_replies(model, instructions(seed=0)["test"], GoldLabeler(instructions(seed=0)))
+    return {"test gold": gold, "test in form": form}
+
+
 @dataclass
 class Shipped:
     """A model trained once by `make models` and shipped in minigpt/weights/NAME/."""
@@ -173,12 +215,17 @@ class Shipped:
     measure: Callable  # model -> {figure: number}: the key figures, measured from the weights
     key: str  # the figure printed in make models' table
     about: str
+    quick: dict = field(default_factory=lambda: {"max_iters": 4, "eval_every": 2})  # a recipe change for a smoke test
+
+
+def _with_figures(trained, measure):
+    model, record = trained
+    return model, {**record, "figures": measure(model)}
 
 
 def _train_shipped(measure):
     def train_and_measure(recipe, progress=True):
-        model, record = train_lm(recipe, measure, progress)
-        return model, {**record, "figures": measure(model)}
+        return _with_figures(train_lm(recipe, measure, progress), measure)
     return train_and_measure
 
 
@@ -189,6 +236,9 @@ SHIPPED = {
                           "notebook 03: the same with 1 layer, the contrast"),
     "base": Shipped(base_recipe(), _train_shipped(measure_base), measure_base, "held-out accuracy",
                     "notebooks 04-07: the pre-trained model InstructGPT's steps start from, with the chat tokens"),
+    "sft": Shipped(sft_recipe(), lambda r, progress=True: _with_figures(train_sft(r, progress), measure_sft),
+                   measure_sft, "test gold", "notebooks 05-06: the base model after InstructGPT's SFT (notebook 04)",
+                   quick={"epochs": 1, "batch_size": 256}),
 }
 
 

@@ -26,7 +26,7 @@ def main(argv=None):
         print(f"training {name}: {entry.about}", flush=True)
         model, record = entry.train(entry.recipe, progress=True)
         save_model_dir(model, entry.recipe, record, SHIPPED_DIR / name)
-        rows.append((name, record["parameters"], entry.recipe["max_iters"], record["seconds"], entry.key,
+        rows.append((name, record["parameters"], len(record["history"]["loss"]), record["seconds"], entry.key,
                      record["figures"][entry.key]))
         print(f"  wrote {SHIPPED_DIR / name}: " + ", ".join(f"{k} {v:.3f}" for k, v in record["figures"].items()),
               flush=True)
