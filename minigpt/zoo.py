@@ -126,10 +126,15 @@ def icl_recipe(n_layer, max_iters=6000, seed=0):
             "vocab_size": 1024, "corpus_seed": 0}
 
 
+@lru_cache(maxsize=1)
+def _common_training_tokens():
+    """The token ids that occur at least 200 times in the TinyWorld text (encoding it takes a few seconds)."""
+    return common_tokens(torch.tensor(tokenizer().encode(generate_corpus(seed=0))), tokenizer().vocab_size, 200)
+
+
 def induction_probe(n_sequences=16, period=24, seed=1):
     """(n_sequences, 2 * period) token ids: random tokens common in the training text, repeated once."""
-    ids = torch.tensor(tokenizer().encode(generate_corpus(seed=0)))
-    return repeated_random_tokens(n_sequences, period, common_tokens(ids, tokenizer().vocab_size, 200), seed=seed)
+    return repeated_random_tokens(n_sequences, period, _common_training_tokens(), seed=seed)
 
 
 def key_match_probe(n_examples=100, seed=3):
@@ -203,7 +208,8 @@ def train_sft(recipe, progress=True):
 
 def measure_sft(model):
     """The gold labeler's mean score and the share in the requested form, on the held-out (test) instructions."""
-    gold, form = judge_replies(model, instructions(seed=0)["test"], GoldLabeler(instructions(seed=0)))
+    splits = instructions(seed=0)
+    gold, form = judge_replies(model, splits["test"], GoldLabeler(splits))
     return {"test gold": gold, "test in form": form}
 
 
