@@ -34,6 +34,11 @@ def sentences_of(text):
     return [s.strip() for s in re.split(r"[.?!]", text) if s.strip()]
 
 
+def items_of(text):
+    """The pieces of a text between commas and full stops: a list's items."""
+    return [x.strip() for x in re.split(r"[,.]", text) if x.strip()]
+
+
 class GoldLabeler:
     """gold_score(prompt, response) -> a number in [0, 1]; rank(prompt, responses) -> indices, best first.
 
@@ -89,7 +94,7 @@ class GoldLabeler:
         if kind == "home":
             return item[1] in words and not (set(words) & (set(w.homes) - {item[1]}))
         if kind == "list":
-            items = self._items(text)
+            items = items_of(text)
             return bool(items) and all(x in list_members(w, item[0]) for x in items)
         if kind == "count":
             expected = list(w.numbers[item[0] : item[1] + 1])
@@ -109,7 +114,7 @@ class GoldLabeler:
         if kind == "home":
             return words[:2] == ["in", "the"] and len(words) == 3
         if kind == "list":
-            items = self._items(text)
+            items = items_of(text)
             return len(items) == ins.item[1] and all(len(words_of(x)) == 1 for x in items)
         if kind == "count":
             return words == list(self.world.numbers[ins.item[0] : ins.item[1] + 1])
@@ -127,7 +132,7 @@ class GoldLabeler:
         if kind == "ambiguous":
             return any(q in words for q in ("who", "which", "what"))
         if kind == "list":
-            return any(x in list_members(self.world, item[0]) for x in self._items(text))
+            return any(x in list_members(self.world, item[0]) for x in items_of(text))
         if kind == "count":
             return words[0] in self.world.numbers
         return item[-1] in words or item[0] in words
@@ -135,7 +140,7 @@ class GoldLabeler:
     @staticmethod
     def _no_repeats(text, words):
         sentences = sentences_of(text)
-        items = [x.strip() for x in re.split(r"[,.]", text) if x.strip()]
+        items = items_of(text)
         trigrams = list(zip(words, words[1:], words[2:]))
         return all(len(set(xs)) == len(xs) for xs in (sentences, items, trigrams))
 
@@ -148,9 +153,6 @@ class GoldLabeler:
                  "category": w.categories, "translate": list(w.lexicon.values()), "food": w.foods,
                  "pet": [p.pet for p in w.people], "plural": []}
         return set(pools[kind]) - {answer, ins.item[0]}
-
-    def _items(self, text):
-        return [x.strip() for x in re.split(r"[,.]", text) if x.strip()]
 
     def _story_true(self, subject, words):
         w = self.world
