@@ -72,7 +72,8 @@ def respond(model, tokenizer, conversations, max_new_tokens=48, temperature=1.0,
     replies = [None] * len(prompts)
     for length, members in sorted(groups.items()):
         idx = torch.tensor([prompts[i] for i in members], device=generator.device)
-        out = model.generate(idx, max_new_tokens, temperature=temperature, generator=generator)
+        out = model.generate(idx, max_new_tokens, temperature=temperature, generator=generator,
+                             stop_token=tokenizer.special_tokens[END_OF_TURN])
         for i, row in zip(members, out[:, length:].tolist()):
             replies[i] = cut_reply(tokenizer.decode(row))
     return replies

@@ -268,7 +268,8 @@ class GPT(nn.Module):
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX)
         return logits, loss
 
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, use_cache=True, generator=None):
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, use_cache=True, generator=None,
+                 stop_token=None):
         """Append max_new_tokens sampled tokens to idx (B, T) and return (B, T + max_new_tokens).
 
         temperature=0 picks the most likely token (greedy). top_k keeps the k most likely tokens,
@@ -276,6 +277,9 @@ class GPT(nn.Module):
         With use_cache (the default) each step feeds only the newest token through the model and
         reuses the cached keys and values. Once the context is full, the cache is rebuilt from the
         last block_size // 2 tokens (without it, each step recomputes the last block_size tokens).
+        stop_token: an id (the chat's end-of-turn); generation stops early once every row has written it, so
+        the result may be shorter, and a row holds whatever it sampled after its own stop token. The tokens
+        before the stop are the same as without it.
         """
         if max_new_tokens < 0:
             raise ValueError(f"max_new_tokens={max_new_tokens} must be >= 0")
@@ -283,12 +287,13 @@ class GPT(nn.Module):
         was_training = self.training
         self.eval()
         with torch.inference_mode():  # no autograd bookkeeping at all: faster than no_grad for small steps
-            idx = self._generate(idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator)
+            idx = self._generate(idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator, stop_token)
         self.train(was_training)
         return idx.clone()  # a normal tensor again, usable as input to a later backward pass (PPO)
 
-    def _generate(self, idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator):
+    def _generate(self, idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator, stop_token=None):
         cache, step_input = None, idx
+        stopped = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
         for _ in range(max_new_tokens):
             if use_cache:
                 if cache is None or cache.length + step_input.size(1) > cache.capacity:
@@ -302,6 +307,10 @@ class GPT(nn.Module):
             next_token = sample_next_token(logits, temperature, top_k, top_p, generator)  # (B, 1)
             idx = torch.cat((idx, next_token), dim=1)
             step_input = next_token
+            if stop_token is not None:
+                stopped |= next_token[:, 0] == stop_token
+                if stopped.all():
+                    break
         return idx
 
 

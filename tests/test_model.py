@@ -191,3 +191,15 @@ def test_induction_scores_read_the_attention_maps_of_an_untrained_model_as_no_in
     maps = attention_maps(model, torch.cat([block, block], dim=1))
     scores = torch.stack([induction_scores(a, 10).mean(0) for a in maps])  # (layers, heads)
     assert scores.shape == (2, 2) and bool(((scores > 0) & (scores < 0.5)).all())  # untrained: no induction head
+
+
+def test_generation_stops_once_every_row_has_written_the_stop_token():
+    model = tiny()
+    prompt = torch.zeros(3, 1, dtype=torch.long)
+    full = model.generate(prompt, 25, generator=torch.Generator().manual_seed(1))
+    stop = int(full[0, 3])  # a token that row 0 writes at its third step
+    written = full[:, 1:]
+    ends = [(row == stop).nonzero()[0].item() + 1 if (row == stop).any() else 25 for row in written]
+    stopped = model.generate(prompt, 25, generator=torch.Generator().manual_seed(1), stop_token=stop)
+    assert stopped.size(1) == 1 + max(ends)  # as soon as the last row has written it (or at max_new_tokens)
+    assert torch.equal(stopped, full[:, : stopped.size(1)])  # the same tokens as without stopping
