@@ -3,7 +3,8 @@
 InstructGPT's labelers ranked K responses to a prompt from best to worst; here a scripted labeler does, by six
 rules checked against the World. Each rule is a yes or a no; the score is the weighted share of yeses:
 
-    true        what the response states is right about the World                        weight 3
+    true        what the response states is right about the World, in the World's words  weight 3
+                (a made-up word states nothing true)
     form        the requested form: one word when a word is asked, N items when N are,   weight 2
                 a question when the request is unclear, a correction of a false premise
     on topic    it is about what was asked (names the person or animal, or the answer)   weight 1
@@ -18,6 +19,7 @@ some pairs, as InstructGPT's labelers agreed with each other on about 73% of com
 import random
 import re
 
+from .grammar import all_templates
 from .instructions import Instruction, list_members
 from .world import World
 
@@ -39,6 +41,12 @@ def items_of(text):
     return [x.strip() for x in re.split(r"[,.]", text) if x.strip()]
 
 
+def known_words(world, instructions=()):
+    """The words of the World's language: what it names, its sentence forms' words, and its instructions' words."""
+    texts = [" ".join(world.words()), *all_templates(), *(i.prompt + " " + i.response for i in instructions)]
+    return {w for text in texts for w in words_of(re.sub(r"\{\w+\}", " ", text))}
+
+
 class GoldLabeler:
     """gold_score(prompt, response) -> a number in [0, 1]; rank(prompt, responses) -> indices, best first.
 
@@ -50,6 +58,7 @@ class GoldLabeler:
         self.world = world or World()
         self.by_prompt = {i.prompt: i for split in instructions.values() for i in split}
         self.noise, self.rng = noise, random.Random(f"labeler:{seed}")
+        self.vocabulary = known_words(self.world, self.by_prompt.values())
 
     def instruction(self, prompt):
         if isinstance(prompt, Instruction):
@@ -65,7 +74,7 @@ class GoldLabeler:
         text = response.replace(END_OF_TURN, " ").strip().lower()
         words = words_of(text)
         return {
-            "true": bool(words) and self._true(instruction, text, words),
+            "true": bool(words) and set(words) <= self.vocabulary and self._true(instruction, text, words),
             "form": bool(words) and self._form(instruction, text, words),
             "on topic": bool(words) and self._on_topic(instruction, text, words),
             "no repeats": self._no_repeats(text, words),
@@ -161,7 +170,8 @@ class GoldLabeler:
             own = set(w.actions[category]) | set(w.features[category])
             others = {p for table in (w.actions, w.features) for phrases in table.values() for p in phrases} - own
             text = " ".join(words)
-            return not any(p in text for p in others)
+            strangers = set(w.animals) - {subject}  # the story is about this animal, and no other
+            return not any(p in text for p in others) and not (set(words) & strangers)
         person = w.person(subject)
         wrong = (set(w.homes) - {person.home}) | ({p.pet for p in w.people} - {person.pet})
         wrong |= set(w.foods) - {person.food}
