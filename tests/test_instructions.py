@@ -44,6 +44,9 @@ def test_every_demonstration_gets_full_marks():
     ("count from two to five.", "two, three, five.", "true"),
     ("write a short story about tom.", "tom went to the park. he played with his cat.", "true"),  # tom has a dog
     ("write a short story about a robin.", "the robin swam in the river. then the robin went home.", "true"),
+    ("write a short story about a robin.", "the robin flew over the hill. then the fox went home.", "true"),  # no fox
+    ("write a short story about a robin.", "the robin flew over the blorp. then the robin went home.", "true"),
+    ("what is the opposite of hot?", "cold zindle.", "true"),   # a made-up word states nothing true
     (BANANA.prompt, f"a banana is {BANANA.item[2]}.", "true"),  # repeats the false premise
     ("what pet does she have?", "a cat.", "true"),               # answers a question it cannot know
     ("what is the opposite of hot?", "the opposite of hot is cold.", "form"),  # a sentence, not a word
