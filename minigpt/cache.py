@@ -31,6 +31,7 @@ from safetensors.torch import load_model, save_model
 
 from .corpus import cache_directory
 from .model import GPT, GPTConfig
+from .reward import RewardModel
 
 RECIPE_VERSION = 2  # raise when a change to the library changes what the same recipe trains
 SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
@@ -61,6 +62,18 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
+def folder_config(model):
+    """What config.json holds: a GPT's GPTConfig, or what another model (a reward model) says builds it."""
+    return model.folder_config() if hasattr(model, "folder_config") else model.config.to_dict()
+
+
+def model_from_config(config):
+    """An untrained model of the shape config.json describes."""
+    if config.get("kind") == "reward model":
+        return RewardModel.from_folder_config(config)
+    return GPT(GPTConfig.from_dict(config))
+
+
 def save_model_dir(model, recipe, record, folder):
     """Write model, recipe and record into `folder` (replacing what is there) all at once."""
     folder = Path(folder)
@@ -70,7 +83,7 @@ def save_model_dir(model, recipe, record, folder):
         save_model(model, str(tmp / WEIGHTS))  # tied weights (wte = lm_head) are stored once
         record = {**record, "weights_sha256": file_sha256(tmp / WEIGHTS)}
         (tmp / RECIPE).write_text(_recipe_json(recipe) + "\n")
-        (tmp / CONFIG).write_text(json.dumps(model.config.to_dict(), indent=1) + "\n")
+        (tmp / CONFIG).write_text(json.dumps(folder_config(model), indent=1) + "\n")
         (tmp / RECORD).write_text(json.dumps(record) + "\n")
         for path in [tmp, *tmp.iterdir()]:  # mkdtemp makes the folder private; a cache may be shared
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
@@ -105,10 +118,10 @@ def load_model_dir(folder):
     if file_sha256(folder / WEIGHTS) != record.get("weights_sha256"):
         raise DamagedModel(f"{folder / WEIGHTS} is not the file that was trained (truncated or changed since: "
                            "its sha256 differs from the one in record.json)")
-    model = GPT(GPTConfig.from_dict(json.loads((folder / CONFIG).read_text())))
+    model = model_from_config(json.loads((folder / CONFIG).read_text()))
     try:
         load_model(model, str(folder / WEIGHTS))
-    except (SafetensorError, RuntimeError) as err:
+    except (SafetensorError, RuntimeError, ValueError) as err:
         raise DamagedModel(f"the weights in {folder / WEIGHTS} do not fit the model that config.json describes: "
                            f"{str(err).splitlines()[0]} ...") from None
     return model.eval(), record

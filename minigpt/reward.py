@@ -11,11 +11,18 @@ All C(K, 2) comparisons of one prompt are one batch element: the K responses go 
 and the pairs are formed from their K scores. (Shuffled in as separate data points, the comparisons made
 InstructGPT's reward model overfit within one epoch.)
 """
+import hashlib
 import math
+import random
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .chat import END_OF_TURN, SPECIAL_TOKENS, format_chat, respond
+from .model import GPT, GPTConfig
+from .training import Trainer, TrainConfig
 
 
 def ranking_pairs(ranking):
@@ -62,15 +69,17 @@ class RewardModel(nn.Module):
     returns (B,) rewards. Attention is causal, so padding after a sequence does not change its last hidden
     state: a response scores the same whatever the padding or the other rows of the batch. `offset` is
     subtracted from every score; normalize_() sets it so that given sequences (the demonstrations) average 0.
+    tokenizer: the one its inputs are encoded with; score_responses refuses text encoded with another.
     """
 
-    def __init__(self, gpt):
+    def __init__(self, gpt, tokenizer=None):
         super().__init__()
         self.gpt = gpt
         self.head = nn.Linear(gpt.config.n_embd, 1)
         nn.init.normal_(self.head.weight, std=1 / math.sqrt(gpt.config.n_embd + 1))
         nn.init.zeros_(self.head.bias)
         self.register_buffer("offset", torch.zeros(()))
+        self.tokenizer = tokenizer_fingerprint(tokenizer) if tokenizer is not None else None
 
     def forward(self, idx, lengths):
         lengths = torch.as_tensor(lengths, device=idx.device)
@@ -85,3 +94,207 @@ class RewardModel(nn.Module):
         """Shift the scores so that these sequences (InstructGPT: the labelers' demonstrations) average 0."""
         self.offset += self(idx, lengths).mean()
         return self
+
+    def check_tokenizer(self, tokenizer):
+        if self.tokenizer is not None and tokenizer_fingerprint(tokenizer) != self.tokenizer:
+            raise ValueError("this reward model reads token ids of another tokenizer than the one given: its scores of "
+                             "text encoded with it would be meaningless. Use the tokenizer it was trained with "
+                             "(zoo.tokenizer(chat=True) for the course's models)")
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """As nn.Module's, but a state of a reward model with another backbone shape is refused in plain words."""
+        theirs, ours = _backbone_shape(state_dict), _backbone_shape(self.state_dict())
+        if theirs != ours:
+            raise ValueError(f"these reward-model weights are for a backbone of {theirs}, but this reward model's "
+                             f"backbone has {ours}: build it on a GPT of the same shape")
+        return super().load_state_dict(state_dict, strict, assign)
+
+    # A model folder (cache.py) stores this as its config.json, and builds the model back from it.
+    def folder_config(self):
+        return {"kind": "reward model", "gpt": self.gpt.config.to_dict(), "tokenizer": self.tokenizer}
+
+    @classmethod
+    def from_folder_config(cls, config):
+        model = cls(GPT(GPTConfig.from_dict(config["gpt"])))
+        model.tokenizer = config["tokenizer"]
+        return model
+
+
+def _backbone_shape(state):
+    """'n_layer=4, n_embd=128, vocab_size=1024', read from a reward model's state dict."""
+    layers = {key.split(".")[3] for key in state if key.startswith("gpt.transformer.h.")}
+    shape = f"n_layer={len(layers)}, n_embd={state['head.weight'].shape[1]}"
+    embedding = state.get("gpt.transformer.wte.weight", state.get("gpt.lm_head.weight"))  # tied: either may be stored
+    return shape if embedding is None else f"{shape}, vocab_size={embedding.shape[0]}"
+
+
+# ---- comparison data: K responses per prompt, ranked by a labeler ----------------------------------------
+
+
+@dataclass
+class Comparison:
+    """One prompt, its K responses, and a labeler's ranking of them: response indices, best first."""
+    prompt: str
+    responses: list
+    ranking: list
+
+    def __post_init__(self):
+        if any(not r.replace(END_OF_TURN, "").strip() for r in self.responses):
+            raise ValueError(f"an empty response to {self.prompt!r}: every response needs some text to be judged")
+        ranking_pairs(self.ranking)  # K >= 2 and a permutation, else a clear error
+        if len(self.ranking) != len(self.responses):
+            raise ValueError(f"the ranking orders {len(self.ranking)} responses but there are {len(self.responses)}")
+
+    def ranked(self):
+        """The responses in the labeler's order, best first."""
+        return [self.responses[i] for i in self.ranking]
+
+
+def sample_comparisons(model, tokenizer, items, labeler, k=(4, 9), temperatures=(0.5, 1.0, 1.5, 2.0),
+                       max_new_tokens=40, seed=0):
+    """InstructGPT's comparison data: for each Instruction in items, K responses sampled from the model (K drawn
+    between k[0] and k[1]) and ranked by the labeler.
+
+    Each response is sampled at a temperature drawn from `temperatures`, so that a prompt's responses range from
+    the model's best to its worst: K copies of one answer teach a reward model nothing. A response that repeats
+    another one of the same prompt, or has no words, is dropped (a labeler ranks different texts); a prompt left
+    with fewer than 2 responses is skipped."""
+    rng = random.Random(f"comparisons:{seed}")
+    slots = [(n, rng.choice(temperatures)) for n, item in enumerate(items) for _ in range(rng.randint(*k))]
+    replies = [None] * len(slots)
+    for t in sorted(set(temperatures)):
+        chosen = [s for s, (_, temp) in enumerate(slots) if temp == t]
+        if not chosen:
+            continue
+        texts = respond(model, tokenizer, [[("user", items[slots[s][0]].prompt)] for s in chosen], max_new_tokens,
+                        t, seed=rng.randrange(2**31))
+        for s, text in zip(chosen, texts):
+            replies[s] = text
+    by_item = {}
+    for (n, _), text in zip(slots, replies):
+        if text.replace(END_OF_TURN, "").strip() and text not in by_item.setdefault(n, []):
+            by_item[n].append(text)
+    return [Comparison(items[n].prompt, responses, labeler.rank(items[n], responses))
+            for n, responses in sorted(by_item.items()) if len(responses) >= 2]
+
+
+def tokenizer_fingerprint(tokenizer):
+    """A short hash of a tokenizer's merges and special tokens: which ids mean which text."""
+    table = repr((getattr(tokenizer, "merges", None), sorted(getattr(tokenizer, "special_tokens", {}).items()),
+                  tokenizer.vocab_size))
+    return hashlib.sha256(table.encode()).hexdigest()[:16]
+
+
+def encode_response(tokenizer, prompt, response, block_size):
+    """Token ids of a prompt and a response as the reward model reads them: the user's turn, the assistant's
+    marker, then the response as written (with its end-of-turn token if the model wrote one)."""
+    if not response.replace(END_OF_TURN, "").strip():
+        raise ValueError(f"an empty response to {prompt!r}: the reward model scores responses with some text")
+    missing = [marker for marker in SPECIAL_TOKENS[1:] if marker not in getattr(tokenizer, "special_tokens", {})]
+    if missing:
+        raise ValueError(f"this tokenizer has no {', '.join(missing)} token(s): it is not the chat tokenizer")
+    ids = tokenizer.encode(format_chat([("user", prompt)], reply=True) + response)
+    if len(ids) > block_size:
+        raise ValueError(f"prompt and response have {len(ids)} tokens, more than the block_size of {block_size}: "
+                         "shorten the prompt or the response")
+    return ids
+
+
+def reward_batch(sequences, pad_id=0):
+    """(idx, lengths): token-id lists right-padded into (N, T), and each one's length."""
+    lengths = torch.tensor([len(s) for s in sequences])
+    idx = torch.full((len(sequences), int(lengths.max())), pad_id, dtype=torch.long)
+    for row, s in enumerate(sequences):
+        idx[row, : len(s)] = torch.tensor(s)
+    return idx, lengths
+
+
+class RewardData:
+    """Comparisons as training batches, for the Trainer. get_batch(split, generator) -> (idx, lengths, ks): the
+    responses of batch_size comparisons drawn at random, each comparison's K responses in ranked order one after
+    another, and each one's K.
+
+    grouped=True keeps a prompt's K responses together: one batch element, all C(K, 2) of its pairs from K
+    forward passes (InstructGPT's way). grouped=False splits every comparison into its C(K, 2) pairs, each a
+    separate data point (K = 2), shuffled: the way InstructGPT found to overfit."""
+
+    def __init__(self, train, val, tokenizer, block_size, batch_size, grouped=True):
+        if not train or not val:
+            raise ValueError("RewardData needs comparisons in both splits, train and val")
+        self.batch_size, self.grouped = batch_size, grouped
+        self.splits = {"train": self._encode(train, tokenizer, block_size), "val": self._encode(val, tokenizer, block_size)}
+
+    def _encode(self, comparisons, tokenizer, block_size):
+        groups = [[encode_response(tokenizer, c.prompt, r, block_size) for r in c.ranked()] for c in comparisons]
+        if self.grouped:
+            return groups
+        return [[group[i], group[j]] for group in groups for i, j in ranking_pairs(range(len(group)))]
+
+    def get_batch(self, split, generator=None):
+        groups = self.splits[split]
+        rows = torch.randint(len(groups), (self.batch_size,), generator=generator).tolist()
+        idx, lengths = reward_batch([seq for row in rows for seq in groups[row]])
+        return idx, lengths, torch.tensor([len(groups[row]) for row in rows])
+
+
+def reward_loss(rm, batch):
+    """The K-wise ranking loss of a RewardData batch: score every response, then ranking_loss on each prompt's row."""
+    device = next(rm.parameters()).device
+    idx, lengths, ks = (t.to(device) for t in batch)
+    scores = rm(idx, lengths)
+    rows = torch.zeros(len(ks), int(ks.max()), device=device)
+    rows = rows.masked_scatter(torch.arange(rows.size(1), device=device)[None, :] < ks[:, None], scores)  # row b: its K
+    return ranking_loss(rows, ks)
+
+
+@torch.no_grad()
+def score_responses(rm, tokenizer, prompt, responses, batch_size=256):
+    """The reward model's score of each response to a prompt, as a list of floats."""
+    rm.check_tokenizer(tokenizer)
+    block = rm.gpt.config.block_size
+    sequences = [encode_response(tokenizer, prompt, r, block) for r in responses]
+    device = next(rm.parameters()).device
+    scores = []
+    for start in range(0, len(sequences), batch_size):
+        idx, lengths = reward_batch(sequences[start : start + batch_size])
+        scores += rm(idx.to(device), lengths.to(device)).tolist()
+    return scores
+
+
+def pairwise_accuracy(rm, tokenizer, comparisons, labeler=None):
+    """The share of pairs that the reward model orders as the judge does. The judge is each comparison's own
+    ranking, or, given a labeler, its gold scores: then only the pairs it does not score equal count."""
+    rm_was_training = rm.training
+    rm.eval()
+    agree = total = 0
+    for c in comparisons:
+        s = score_responses(rm, tokenizer, c.prompt, c.responses)
+        if labeler is None:
+            pairs = ranking_pairs(c.ranking)
+        else:
+            gold = [labeler.gold_score(c.prompt, r) for r in c.responses]
+            pairs = [(a, b) for a in range(len(gold)) for b in range(len(gold)) if gold[a] > gold[b]]
+        agree += sum(s[w] > s[l] for w, l in pairs)
+        total += len(pairs)
+    rm.train(rm_was_training)
+    return agree / max(total, 1)
+
+
+def train_reward_model(rm, tokenizer, comparisons, epochs=1, learning_rate=1e-3, batch_size=32, grouped=True, seed=0,
+                       on_eval=None, evals_per_epoch=1, progress=True):
+    """Train rm on comparisons["train"] (Comparisons) by the K-wise ranking loss; comparisons["validation"] gives
+    the validation loss. An epoch passes over every comparison once: batch_size prompts per step when grouped,
+    else batch_size separate pairs. Cosine decay to a tenth of the learning rate. on_eval(trainer) runs at every
+    evaluation (a dict of numbers it returns joins the log line). Returns the Trainer; rm is left in eval mode."""
+    rm.check_tokenizer(tokenizer)
+    data = RewardData(comparisons["train"], comparisons["validation"], tokenizer, rm.gpt.config.block_size,
+                      batch_size, grouped)
+    steps_per_epoch = max(1, len(data.splits["train"]) // batch_size)
+    max_iters = max(1, round(epochs * steps_per_epoch))
+    config = TrainConfig(max_iters=max_iters, learning_rate=learning_rate, min_lr=learning_rate / 10,
+                         warmup_iters=min(10, max_iters // 10), eval_interval=max(1, steps_per_epoch // evals_per_epoch),
+                         eval_iters=4, seed=seed, progress=progress)
+    trainer = Trainer(rm, data, config, loss_fn=reward_loss, on_eval=on_eval)
+    trainer.run()
+    rm.eval()
+    return trainer
