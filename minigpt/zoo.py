@@ -16,16 +16,19 @@ from functools import lru_cache
 from typing import Callable
 
 import torch
+from tqdm.auto import tqdm
 
 from .bpe import BPETokenizer
 from .cache import cached_run
-from .chat import SPECIAL_TOKENS, respond
+from .chat import END_OF_TURN, SPECIAL_TOKENS, respond
 from .data import LMData
 from .incontext import (common_tokens, induction_head_scores, key_match_scores, mapping_prompts, repeated_random_tokens,
                         shot_curve)
 from .model import GPT, GPTConfig
 from .prompting import task_accuracies
-from .sft import fine_tune
+from .reward import (RewardModel, encode_response, pairwise_accuracy, reward_batch, sample_comparisons,
+                     train_reward_model)
+from .sft import fine_tune, set_dropout
 from .tinyworld import GoldLabeler, context_mapping_task, generate_corpus, instructions, tasks
 from .training import Trainer, TrainConfig
 
@@ -213,6 +216,94 @@ def measure_sft(model):
     return {"test gold": gold, "test in form": form}
 
 
+def rm_recipe(seed=0, grouped=True):
+    """InstructGPT's step 2 on the SFT model: K responses (4 to 9) to each training instruction, sampled from the
+    SFT model in `rounds` seeded rounds and ranked by the noisy gold labeler; then the reward model trained on them."""
+    return {"sft": sft_recipe(), "rounds": 6, "k": [4, 9], "temperatures": [0.5, 1.0, 1.5, 2.0], "noise": RM_NOISE,
+            "labeler_seed": 1, "epochs": 1, "learning_rate": 1e-3, "batch_size": 32, "grouped": grouped,
+            "seed": seed, "instructions_seed": 0}
+
+
+RM_NOISE = 0.4  # the labeler noise that agrees with the noiseless labeler on ~73% of pairs, as InstructGPT's labelers
+
+
+def comparisons(model, split, labeler, rounds=1, seed=0, k=(4, 9), temperatures=(0.5, 1.0, 1.5, 2.0), progress=False):
+    """Comparison data for one split of the instructions: `rounds` rounds of K responses to each of its prompts,
+    sampled from model and ranked by labeler. The seeds differ by split, so no two splits share samples."""
+    items = instructions(seed=0)[split]
+    offset = {"train": 0, "validation": 1000, "test": 2000}[split]
+    made = []
+    for r in tqdm(range(rounds), desc=f"sampling {split} comparisons", disable=not progress):
+        made += sample_comparisons(model, tokenizer(chat=True), items, labeler, tuple(k), tuple(temperatures),
+                                   seed=offset + seed + r)
+    return made
+
+
+def train_rm(recipe, progress=True):
+    """The reward model of the recipe: the SFT model, its unembedding unused and a scalar head added, trained by
+    InstructGPT's K-wise ranking loss on comparisons ranked by the noisy labeler; normalised so that the training
+    demonstrations score 0 on average. record["curve"] holds the validation loss, and the pairwise accuracy against
+    the noiseless labeler on the validation comparisons, four times an epoch."""
+    sft, _ = cached_run(recipe["sft"], lambda r: SHIPPED["sft"].train(r, progress), name="sft")
+    splits = instructions(seed=recipe["instructions_seed"])
+    noisy = GoldLabeler(splits, noise=recipe["noise"], seed=recipe["labeler_seed"])
+    options = {"k": recipe["k"], "temperatures": recipe["temperatures"]}
+    data = {"train": comparisons(sft, "train", noisy, recipe["rounds"], progress=progress, **options),
+            "validation": comparisons(sft, "validation", noisy, **options)}
+    gold, curve = GoldLabeler(splits), []
+
+    def on_eval(trainer):
+        accuracy = pairwise_accuracy(trainer.model, tokenizer(chat=True), data["validation"], gold)
+        curve.append({"step": trainer.iter, "val loss": trainer.history["val_loss"][-1], "val accuracy": accuracy})
+        return {"val accuracy": accuracy}
+
+    torch.manual_seed(recipe["seed"])
+    rm = RewardModel(set_dropout(sft, 0.0), tokenizer(chat=True))
+    trainer = train_reward_model(rm, tokenizer(chat=True), data, recipe["epochs"], recipe["learning_rate"],
+                                 recipe["batch_size"], recipe["grouped"], recipe["seed"], on_eval, 4, progress)
+    if trainer.interrupted:
+        raise KeyboardInterrupt(f"reward-model training stopped at step {trainer.iter}; nothing was saved")
+    normalize_to_demonstrations(rm, splits["train"])
+    return rm, {"curve": curve, "history": {k: list(v) for k, v in trainer.history.items()},
+                "seconds": trainer.elapsed, "comparisons": len(data["train"]), "parameters": parameter_count(rm)}
+
+
+def normalize_to_demonstrations(rm, demonstrations):
+    """Shift the reward model's scores so that the demonstrations (Instructions) score 0 on average."""
+    tok = tokenizer(chat=True)
+    sequences = [encode_response(tok, d.prompt, f" {d.response}{END_OF_TURN}", rm.gpt.config.block_size)
+                 for d in demonstrations]
+    return rm.normalize_(*reward_batch(sequences))
+
+
+def measure_rm(rm):
+    """Pairwise accuracy on held-out comparisons (fresh samples of the SFT model for the validation and the test
+    instructions), against the noiseless gold labeler and against the noisy labeler's rankings; and the noisy
+    labeler's own agreement with the noiseless one, the ceiling that its noise sets."""
+    sft, _ = load("sft", progress=False)
+    splits = instructions(seed=0)
+    gold, noisy = GoldLabeler(splits), GoldLabeler(splits, noise=RM_NOISE, seed=2)
+    tok, figures = tokenizer(chat=True), {}
+    for split in ("validation", "test"):
+        held_out = comparisons(sft, split, noisy, seed=7)
+        figures[f"{split} accuracy"] = pairwise_accuracy(rm, tok, held_out, gold)
+        figures[f"{split} accuracy noisy"] = pairwise_accuracy(rm, tok, held_out)
+        figures[f"{split} labeler agreement"] = labeler_agreement(held_out, gold)
+    return figures
+
+
+def labeler_agreement(comparisons, gold):
+    """The share of the pairs that gold does not score equal on which each comparison's ranking agrees with it."""
+    agree = total = 0
+    for c in comparisons:
+        place = {response: n for n, response in enumerate(c.ranking)}
+        scores = [gold.gold_score(c.prompt, r) for r in c.responses]
+        pairs = [(a, b) for a in range(len(scores)) for b in range(len(scores)) if scores[a] > scores[b]]
+        agree += sum(place[a] < place[b] for a, b in pairs)
+        total += len(pairs)
+    return agree / max(total, 1)
+
+
 @dataclass
 class Shipped:
     """A model trained once by `make models` and shipped in minigpt/weights/NAME/."""
@@ -245,6 +336,9 @@ SHIPPED = {
     "sft": Shipped(sft_recipe(), lambda r, progress=True: _with_figures(train_sft(r, progress), measure_sft),
                    measure_sft, "test gold", "notebooks 05-06: the base model after InstructGPT's SFT (notebook 04)",
                    quick={"epochs": 1, "batch_size": 256}),
+    "rm": Shipped(rm_recipe(), lambda r, progress=True: _with_figures(train_rm(r, progress), measure_rm), measure_rm,
+                  "validation accuracy", "notebooks 05-06: the reward model, trained on the SFT model's ranked responses",
+                  quick={"rounds": 1, "epochs": 0.05}),
 }
 
 

@@ -1,0 +1,101 @@
+"""The reward model's held-out pairwise accuracy, by amount of comparison data, epochs, labeler noise and batching.
+
+    python benchmarks/reward_model.py                                  # the shipped recipe: 6 rounds, 1 epoch
+    python benchmarks/reward_model.py --rounds 1 --epochs 3 --shuffled --seeds 0 1 2   # InstructGPT's batching claim
+
+Each run samples comparisons from the shipped SFT model (zoo.comparisons: K from 4 to 9 responses per training
+prompt, temperatures 0.5 to 2, repeats dropped), ranks them with the gold labeler at --noise, trains a reward
+model from the SFT weights (reward.train_reward_model) and measures, four times an epoch, the validation loss and
+the pairwise accuracy against the noiseless labeler on the validation prompts; at the end on the test prompts too.
+--shuffled splits every comparison into its C(K, 2) pairs, each a separate data point, instead of one batch
+element per prompt; an epoch is then one pass over the pairs, batch_size pairs a step.
+
+Measured on 2026-12-01 (2 threads; `make bench` 37.8 ms/step), last-token head as the issue and InstructGPT specify,
+validation / test accuracy against the noiseless labeler:
+
+    rounds  epochs  lr     noise  val    test
+    2       1       3e-4   0      0.688  0.657    before the labeler's made-up-words rule (gibberish stories scored 1)
+    6       1       3e-4   0      0.730  0.679    before the rule
+    2       1       3e-4   0      0.729  0.700
+    6       3       1e-3   0      0.796  0.752
+    6       3       2e-3   0      0.783  0.759
+    6       3       1e-3   0      0.789  0.729    the lower two blocks and the embeddings frozen
+    6       3       1e-3   0      0.821  0.751    a mean-pooled head instead of the last token's
+    6       3       1e-3   0.3    0.713  0.709    a mean-pooled head
+    6       1       1e-3   0.4    0.707  0.697    the shipped recipe (make models: 0.701 / 0.708 on fresh samples)
+    6       3       1e-3   0.4    0.726  0.693
+
+(Batch 32 prompts; the rows come from scratch runs of this code with other sampling seeds.)
+Noise 0.4 is the setting at which the noisy labeler agrees with the noiseless one on ~72% of pairs (InstructGPT's
+labelers: ~73%). With it the accuracy plateaus near 0.70 after ~70 steps (about 2,000 comparisons): more data and
+epochs help the noiseless case (0.69 -> 0.80) far more than the noisy one. The issue's target, 0.85 against the
+noiseless labeler, is not reached; the reward model generalises from 885 training prompts to new ones only so far
+(train accuracy 0.95 against validation 0.80, noiseless).
+"""
+import argparse
+import json
+import time
+
+import torch
+
+from minigpt import tinyworld, zoo
+from minigpt.reward import RewardModel, pairwise_accuracy, train_reward_model
+from minigpt.sft import set_dropout
+
+
+def run(rounds, epochs, noise, learning_rate, batch_size, grouped, seed, data_cache):
+    tok = zoo.tokenizer(chat=True)
+    splits = tinyworld.instructions(seed=0)
+    gold, noisy = tinyworld.GoldLabeler(splits), tinyworld.GoldLabeler(splits, noise=noise, seed=1 + seed)
+    key = (rounds, noise, seed)
+    if key not in data_cache:  # the same comparisons for both ways of batching
+        sft, _ = zoo.load("sft", progress=False)
+        data_cache[key] = {"train": zoo.comparisons(sft, "train", noisy, rounds, progress=True),
+                           "validation": zoo.comparisons(sft, "validation", noisy),
+                           "test": zoo.comparisons(sft, "test", noisy)}
+    data = data_cache[key]
+    sft, _ = zoo.load("sft", progress=False)
+    torch.manual_seed(seed)
+    rm = RewardModel(set_dropout(sft, 0.0), tok)
+    curve = []
+
+    def on_eval(trainer):
+        curve.append({"step": trainer.iter, "train loss": round(trainer.history["train_loss"][-1], 4),
+                      "val loss": round(trainer.history["val_loss"][-1], 4),
+                      "val accuracy": round(pairwise_accuracy(trainer.model, tok, data["validation"], gold), 4)})
+        return {"val accuracy": curve[-1]["val accuracy"]}
+
+    start = time.perf_counter()
+    train_reward_model(rm, tok, data, epochs, learning_rate, batch_size, grouped, seed, on_eval, 4, progress=True)
+    return {"rounds": rounds, "epochs": epochs, "noise": noise, "lr": learning_rate, "grouped": grouped, "seed": seed,
+            "seconds": round(time.perf_counter() - start), "curve": curve,
+            "val accuracy": curve[-1]["val accuracy"],
+            "test accuracy": round(pairwise_accuracy(rm, tok, data["test"], gold), 4)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--epochs", type=float, default=1)
+    parser.add_argument("--noise", type=float, default=zoo.RM_NOISE)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--shuffled", action="store_true", help="also train on the pairs shuffled as separate examples")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--out", help="write the results as JSON here")
+    args = parser.parse_args()
+    results, data_cache = [], {}
+    for seed in args.seeds:
+        for grouped in (True, False) if args.shuffled else (True,):
+            result = run(args.rounds, args.epochs, args.noise, args.lr, args.batch_size, grouped, seed, data_cache)
+            results.append(result)
+            print(json.dumps({k: v for k, v in result.items() if k != "curve"}))
+            for point in result["curve"]:
+                print("   ", point)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
