@@ -21,6 +21,8 @@ from minigpt.checks import (
     check_most_frequent_pair,
     check_next_token_loss,
     check_pre_ln_block,
+    check_ranking_loss,
+    check_ranking_pairs,
     check_residual_init_std,
     check_sample_next_token,
     check_sft_loss,
@@ -37,7 +39,7 @@ EVERY_CHECKER = [
     (check_pre_ln_block, "pre_ln_block"), (check_residual_init_std, "residual_init_std"),
     (check_continuation_logprob, "continuation_logprob"), (check_k_shot_prompt, "k_shot_prompt"),
     (check_accuracy_over_shots, "accuracy_over_shots"), (check_induction_score, "induction_score"),
-    (check_sft_loss, "sft_loss"),
+    (check_sft_loss, "sft_loss"), (check_ranking_pairs, "ranking_pairs"), (check_ranking_loss, "ranking_loss"),
 ]
 
 
