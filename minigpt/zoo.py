@@ -180,25 +180,38 @@ def sft_recipe(epochs=16, seed=0):
             "seed": seed, "instructions_seed": 0}
 
 
+def greedy_replies(model, items):
+    """The model's greedy replies (up to 40 tokens) to Instructions, as the course judges them."""
+    return respond(model, tokenizer(chat=True), [[("user", i.prompt)] for i in items], max_new_tokens=40,
+                   temperature=0.0)
+
+
 def judge_replies(model, items, labeler):
     """(mean gold score, share in the requested form) of the model's greedy replies to Instructions."""
-    replies = respond(model, tokenizer(chat=True), [[("user", i.prompt)] for i in items], max_new_tokens=40,
-                      temperature=0.0)
+    return judge(greedy_replies(model, items), items, labeler)
+
+
+def judge(replies, items, labeler):
+    """(mean gold score, share in the requested form) of replies to Instructions."""
     rules = [labeler.rules(i, r) for i, r in zip(items, replies)]
     gold = sum(labeler.gold_score(i, r) for i, r in zip(items, replies)) / len(items)
     return gold, sum(r["form"] for r in rules) / len(rules)
 
 
 def train_sft(recipe, progress=True):
-    """Fine-tune the base model of recipe["base"] on TinyWorld's instructions; record["curve"] holds the validation
-    loss and the gold labeler's score on the validation instructions after every epoch."""
+    """Fine-tune the base model of recipe["base"] on TinyWorld's instructions; record["curve"] holds, after every
+    epoch, the validation loss, and the greedy replies to the validation instructions with their gold score (so that
+    notebook 05's reward model can pick an epoch by its own score of them, as InstructGPT picked its SFT model)."""
     model, _ = cached_run(recipe["base"], lambda r: SHIPPED["base"].train(r, progress), name="base")
     splits = instructions(seed=recipe["instructions_seed"])
     labeler, curve = GoldLabeler(splits), []
 
     def on_epoch(trainer):
-        gold, form = judge_replies(trainer.model, splits["validation"], labeler)
-        curve.append({"step": trainer.iter, "val loss": trainer.history["val_loss"][-1], "gold": gold, "in form": form})
+        items = splits["validation"]
+        replies = greedy_replies(trainer.model, items)
+        gold, form = judge(replies, items, labeler)
+        curve.append({"step": trainer.iter, "val loss": trainer.history["val_loss"][-1], "gold": gold, "in form": form,
+                      "replies": replies})
         return {"gold": gold}
 
     trainer = fine_tune(model, tokenizer(chat=True), splits, recipe["epochs"], recipe["learning_rate"],
