@@ -52,7 +52,8 @@ def main(argv=None):
             reward = None
             if rm is not None:
                 kept = [(i, r) for i, r in zip(items, replies) if r.replace("<|end|>", "").strip()]
-                reward = sum(score_responses(rm, zoo.tokenizer(chat=True), i.prompt, [r])[0] for i, r in kept) / len(kept)
+                scores = score_responses(rm, zoo.tokenizer(chat=True), [i.prompt for i, _ in kept], [r for _, r in kept])
+                reward = sum(scores) / len(scores)
                 line += f", reward {reward:+.3f}"
             epochs.append((epoch, gold, reward))
             print(line, flush=True)

@@ -249,16 +249,26 @@ def reward_loss(rm, batch):
 
 @torch.no_grad()
 def score_responses(rm, tokenizer, prompt, responses, batch_size=256):
-    """The reward model's score of each response to a prompt, as a list of floats."""
+    """The reward model's score of each response, as a list of floats. prompt: the one prompt they answer, or a
+    list of prompts, one per response."""
     rm.check_tokenizer(tokenizer)
+    prompts = [prompt] * len(responses) if isinstance(prompt, str) else list(prompt)
+    if len(prompts) != len(responses):
+        raise ValueError(f"{len(prompts)} prompts for {len(responses)} responses: give one prompt, or one per response")
     block = rm.gpt.config.block_size
-    sequences = [encode_response(tokenizer, prompt, r, block) for r in responses]
+    sequences = [encode_response(tokenizer, p, r, block) for p, r in zip(prompts, responses)]
     device = next(rm.parameters()).device
     scores = []
     for start in range(0, len(sequences), batch_size):
         idx, lengths = reward_batch(sequences[start : start + batch_size])
         scores += rm(idx.to(device), lengths.to(device)).tolist()
     return scores
+
+
+def gold_pairs(labeler, prompt, responses):
+    """(a, b) for every two responses that the labeler's gold score puts a above b; the pairs it ties are left out."""
+    gold = [labeler.gold_score(prompt, r) for r in responses]
+    return [(a, b) for a in range(len(gold)) for b in range(len(gold)) if gold[a] > gold[b]]
 
 
 def pairwise_accuracy(rm, tokenizer, comparisons, labeler=None):
@@ -269,11 +279,7 @@ def pairwise_accuracy(rm, tokenizer, comparisons, labeler=None):
     agree = total = 0
     for c in comparisons:
         s = score_responses(rm, tokenizer, c.prompt, c.responses)
-        if labeler is None:
-            pairs = ranking_pairs(c.ranking)
-        else:
-            gold = [labeler.gold_score(c.prompt, r) for r in c.responses]
-            pairs = [(a, b) for a in range(len(gold)) for b in range(len(gold)) if gold[a] > gold[b]]
+        pairs = ranking_pairs(c.ranking) if labeler is None else gold_pairs(labeler, c.prompt, c.responses)
         agree += sum(s[w] > s[l] for w, l in pairs)
         total += len(pairs)
     rm.train(rm_was_training)

@@ -26,7 +26,7 @@ from .incontext import (common_tokens, induction_head_scores, key_match_scores, 
                         shot_curve)
 from .model import GPT, GPTConfig
 from .prompting import task_accuracies
-from .reward import (RewardModel, encode_response, pairwise_accuracy, reward_batch, sample_comparisons,
+from .reward import (RewardModel, encode_response, gold_pairs, pairwise_accuracy, reward_batch, sample_comparisons,
                      train_reward_model)
 from .sft import fine_tune, set_dropout
 from .tinyworld import GoldLabeler, context_mapping_task, generate_corpus, instructions, tasks
@@ -310,8 +310,7 @@ def labeler_agreement(comparisons, gold):
     agree = total = 0
     for c in comparisons:
         place = {response: n for n, response in enumerate(c.ranking)}
-        scores = [gold.gold_score(c.prompt, r) for r in c.responses]
-        pairs = [(a, b) for a in range(len(scores)) for b in range(len(scores)) if scores[a] > scores[b]]
+        pairs = gold_pairs(gold, c.prompt, c.responses)
         agree += sum(place[a] < place[b] for a, b in pairs)
         total += len(pairs)
     return agree / max(total, 1)

@@ -144,3 +144,13 @@ def test_a_reward_model_loaded_onto_a_backbone_of_another_shape_is_refused(tmp_p
     (tmp_path / "rm" / "config.json").write_text(config)
     with pytest.raises(DamagedModel, match="do not fit"):
         load_model_dir(tmp_path / "rm")
+
+
+def test_responses_to_different_prompts_score_as_they_do_one_prompt_at_a_time():
+    rm = RewardModel(gpt(), TOKENIZER).eval()
+    responses = [" yellow." + END_OF_TURN, " green.", " cold."]
+    together = score_responses(rm, TOKENIZER, PROMPTS, responses)
+    assert together == pytest.approx([score_responses(rm, TOKENIZER, p, [r])[0] for p, r in zip(PROMPTS, responses)],
+                                     abs=1e-6)
+    with pytest.raises(ValueError, match="2 prompts for 3 responses"):
+        score_responses(rm, TOKENIZER, PROMPTS[:2], responses)
