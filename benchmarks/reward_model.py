@@ -33,14 +33,15 @@ epochs help the noiseless case (0.69 -> 0.80) far more than the noisy one. The i
 noiseless labeler, is not reached; the reward model generalises from 885 training prompts to new ones only so far
 (train accuracy 0.95 against validation 0.80, noiseless).
 
-InstructGPT's batching claim (--rounds 1 --epochs 2 --shuffled --seeds 0 1; 758 prompts, 5,584 pairs; seed 2 not run
-yet), validation K-wise loss against the noisy rankings / pairwise accuracy against the noiseless labeler:
+InstructGPT's batching claim (--rounds 1 --epochs 2 --shuffled --seeds 0 1 2; 758 prompts, 5,584 pairs), validation K-wise loss against the noisy rankings / pairwise accuracy against the noiseless labeler:
 
     seed  batching              lowest loss (epoch)  loss at 1 epoch  loss at 2  accuracy at 2  test accuracy
     0     a prompt per element  0.683 (1.3)          0.686            0.694      0.680          0.691
     0     pairs shuffled        0.689 (0.5)          0.734            0.813      0.680          0.648
     1     a prompt per element  0.687 (1.1)          0.687            0.719      0.661          0.630
     1     pairs shuffled        0.711 (0.25)         0.830            0.887      0.667          0.660
+    2     a prompt per element  0.674 (1.1)          0.674            0.680      0.634          0.617
+    2     pairs shuffled        0.672 (0.25)         0.777            0.839      0.660          0.607
 
 The shuffled pairs overfit within the first epoch, as InstructGPT reported: their validation loss is lowest at a
 quarter to half an epoch and climbs after, while a prompt per batch element stays near its best. Ranking accuracy
