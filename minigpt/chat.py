@@ -32,14 +32,19 @@ def format_chat(turns, reply=False):
     return "".join(format_turn(role, text) for role, text in turns) + (ASSISTANT if reply else "")
 
 
+def require_chat_tokens(tokenizer):
+    """A clear error unless the tokenizer has the chat format's special tokens."""
+    missing = [marker for marker in SPECIAL_TOKENS[1:] if marker not in getattr(tokenizer, "special_tokens", {})]
+    if missing:
+        raise ValueError(f"this tokenizer has no {', '.join(missing)} token(s): it is not the chat tokenizer; train one "
+                         "with BPETokenizer().train(text, vocab_size, special_tokens=chat.SPECIAL_TOKENS)")
+
+
 def encode_chat(tokenizer, turns):
     """(ids, mask): the conversation's token ids, and 1 for each token the assistant writes (its text and its
     end-of-turn token; not its role marker, which the format supplies), 0 for the rest. The mask says where
     the SFT loss applies."""
-    missing = [marker for marker in SPECIAL_TOKENS[1:] if marker not in getattr(tokenizer, "special_tokens", {})]
-    if missing:
-        raise ValueError(f"this tokenizer has no {', '.join(missing)} token(s); train one with "
-                         "BPETokenizer().train(text, vocab_size, special_tokens=chat.SPECIAL_TOKENS)")
+    require_chat_tokens(tokenizer)
     ids, mask = [], []
     for role, text in turns:
         marker, *written = tokenizer.encode(format_turn(role, text))  # the role marker is one special token

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .chat import END_OF_TURN, SPECIAL_TOKENS, format_chat, respond
+from .chat import END_OF_TURN, format_chat, require_chat_tokens, respond
 from .model import GPT, GPTConfig
 from .training import Trainer, TrainConfig
 
@@ -190,9 +190,7 @@ def encode_response(tokenizer, prompt, response, block_size):
     marker, then the response as written (with its end-of-turn token if the model wrote one)."""
     if not response.replace(END_OF_TURN, "").strip():
         raise ValueError(f"an empty response to {prompt!r}: the reward model scores responses with some text")
-    missing = [marker for marker in SPECIAL_TOKENS[1:] if marker not in getattr(tokenizer, "special_tokens", {})]
-    if missing:
-        raise ValueError(f"this tokenizer has no {', '.join(missing)} token(s): it is not the chat tokenizer")
+    require_chat_tokens(tokenizer)
     ids = tokenizer.encode(format_chat([("user", prompt)], reply=True) + response)
     if len(ids) > block_size:
         raise ValueError(f"prompt and response have {len(ids)} tokens, more than the block_size of {block_size}: "
