@@ -56,6 +56,7 @@ class PPOConfig:
     value_coef: float = 0.5
     ptx_coef: float = 0.0  # the objective's γ: weight of the pre-training LM loss (PPO-ptx when > 0)
     grad_clip: float = 1.0
+    value_warmup: int = 0  # steps at the start that train the value model alone, so that its first advantages mean something
     seed: int = 0
 
     def __post_init__(self):
@@ -389,6 +390,8 @@ class PPOTrainer:
                     _, ptx_loss = self.policy(*self.ptx_data.get_batch("train", self.ptx_generator))
                     loss = loss + cfg.ptx_coef * ptx_loss
                     losses["ptx loss"].append(ptx_loss.item())
+                if self.iter < cfg.value_warmup:  # the policy waits until the values are worth following
+                    loss = cfg.value_coef * vf_loss
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 grad_norm = torch.nn.utils.clip_grad_norm_(self.parameters, cfg.grad_clip)

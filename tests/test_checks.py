@@ -12,10 +12,13 @@ from minigpt.checks import (
     check_auxiliary_loss,
     check_causal_self_attention,
     check_accuracy_over_shots,
+    check_clipped_policy_loss,
     check_continuation_logprob,
     check_entailment_input,
+    check_gae,
     check_induction_score,
     check_k_shot_prompt,
+    check_kl_penalised_rewards,
     check_merge,
     check_merge_heads,
     check_most_frequent_pair,
@@ -40,6 +43,8 @@ EVERY_CHECKER = [
     (check_continuation_logprob, "continuation_logprob"), (check_k_shot_prompt, "k_shot_prompt"),
     (check_accuracy_over_shots, "accuracy_over_shots"), (check_induction_score, "induction_score"),
     (check_sft_loss, "sft_loss"), (check_ranking_pairs, "ranking_pairs"), (check_ranking_loss, "ranking_loss"),
+    (check_kl_penalised_rewards, "kl_penalised_rewards"), (check_gae, "gae"),
+    (check_clipped_policy_loss, "clipped_policy_loss"),
 ]
 
 

@@ -280,3 +280,14 @@ def test_models_that_cannot_work_together_are_refused():
         trainer(rm=RewardModel(gpt(1, vocab_size=400)))
     with pytest.raises(ValueError, match="leaves 0 of the context's 16 for a response of up to 8"):
         trainer(policy=gpt(0, block_size=16)).step()
+
+
+def test_during_value_warmup_only_the_value_model_learns():
+    config = PPOConfig(batch_size=4, minibatch_size=2, ppo_epochs=2, max_new_tokens=8, learning_rate=1e-3, value_warmup=1)
+    t = trainer(config)
+    policy_before, value_before = copy.deepcopy(t.policy.state_dict()), copy.deepcopy(t.value.state_dict())
+    t.step()
+    assert all(torch.equal(a, b) for a, b in zip(policy_before.values(), t.policy.state_dict().values()))
+    assert not all(torch.equal(a, b) for a, b in zip(value_before.values(), t.value.state_dict().values()))
+    t.step()  # warm-up over: the policy moves too
+    assert not all(torch.equal(a, b) for a, b in zip(policy_before.values(), t.policy.state_dict().values()))

@@ -19,6 +19,7 @@ live beside the exercises they check; import them all from here:
                    induction score of an attention pattern
     sft.py         InstructGPT's SFT loss, masked to the response of right-padded sequences
     reward.py      InstructGPT's reward model: the C(K, 2) pairs of a ranking, and the K-wise loss
+    ppo.py         InstructGPT's PPO: the KL-penalised reward, GAE, and the clipped objective
 """
 from .attention import check_causal_self_attention, check_merge_heads, check_split_heads
 from .core import Mistake, run_check
@@ -26,6 +27,7 @@ from .gpt1 import check_auxiliary_loss, check_entailment_input, check_next_token
 from .gpt2 import (check_continuation_logprob, check_merge, check_most_frequent_pair, check_pre_ln_block,
                    check_residual_init_std)
 from .gpt3 import check_accuracy_over_shots, check_induction_score, check_k_shot_prompt
+from .ppo import check_clipped_policy_loss, check_gae, check_kl_penalised_rewards
 from .reward import check_ranking_loss, check_ranking_pairs
 from .sampling import check_sample_next_token
 from .sft import check_sft_loss
@@ -39,3 +41,4 @@ __all__ += ["check_continuation_logprob", "check_merge", "check_most_frequent_pa
 __all__ += ["check_accuracy_over_shots", "check_induction_score", "check_k_shot_prompt"]
 __all__ += ["check_sft_loss"]
 __all__ += ["check_ranking_loss", "check_ranking_pairs"]
+__all__ += ["check_clipped_policy_loss", "check_gae", "check_kl_penalised_rewards"]
