@@ -6,6 +6,9 @@
    are 6N + 12 * n_layer * n_embd * block_size (forward and backward, as in the PaLM paper's appendix B).
 2. Generation: 500 new tokens from a one-token prompt with a block-256 model of the same shape, with the
    KV cache and with full recomputation of the context at every step.
+3. PPO (notebook 06): rollout tokens per second of the shipped SFT model answering a batch of training prompts,
+   with the KV cache and with full recomputation; and seconds per PPO step at the notebook's settings
+   (zoo.ppo_config()), against the shipped reward model.
 
 Timings are medians over repeats; ratios compare numbers measured in the same run.
 """
@@ -69,6 +72,32 @@ def generation_seconds(use_cache, new_tokens=500, repeats=3):
     return statistics.median(times)
 
 
+def ppo_rollout_tokens_per_second(use_cache, repeats=3):
+    from minigpt import tinyworld, zoo
+    from minigpt.ppo import rollout
+
+    policy, _ = zoo.load("sft", progress=False)
+    config = zoo.ppo_config()
+    prompts = [i.prompt for i in tinyworld.instructions(seed=0)["train"][: config.batch_size]]
+    rates = []
+    for seed in range(repeats):
+        start = time.perf_counter()
+        roll = rollout(policy, zoo.tokenizer(chat=True), prompts, config.max_new_tokens,
+                       torch.Generator().manual_seed(seed), use_cache=use_cache)
+        rates.append(roll.mask.sum().item() / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def ppo_step_seconds(steps=3):
+    from minigpt import zoo
+
+    trainer = zoo.ppo_trainer(zoo.ppo_config())
+    times = []
+    for _ in range(steps):
+        times.append(trainer.step()["seconds"])
+    return statistics.median(times)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="*", default=None,
@@ -94,6 +123,10 @@ def main(argv=None):
                  f"{500 / cached:,.0f} tokens/s", ""))
     rows.append(("generation, full recompute", f"{full:.2f} s / 500 tokens", f"{500 / full:,.0f} tokens/s",
                  f"KV cache is {full / cached:.1f}x faster"))
+    cached, full = ppo_rollout_tokens_per_second(True), ppo_rollout_tokens_per_second(False)
+    rows.append(("PPO rollouts, KV cache", f"{cached:,.0f} tokens/s", "", ""))
+    rows.append(("PPO rollouts, full recompute", f"{full:,.0f} tokens/s", "", f"KV cache is {cached / full:.1f}x faster"))
+    rows.append(("PPO step, notebook 06's settings", f"{ppo_step_seconds():.2f} s/step", "", ""))
 
     print(f"torch {torch.__version__}, {default_threads} default threads; "
           f"nanoGPT CPU config {NANOGPT_CPU}, batch {BATCH_SIZE}")

@@ -11,6 +11,7 @@ the lesson are trained once by `make models` and shipped inside the package, as 
 A shipped model's `figures` are its key numbers, measured from the weights by `measure` at the end of
 training; the record keeps them so that a test can measure them again and compare.
 """
+import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
@@ -25,6 +26,7 @@ from .data import LMData
 from .incontext import (common_tokens, induction_head_scores, key_match_scores, mapping_prompts, repeated_random_tokens,
                         shot_curve)
 from .model import GPT, GPTConfig
+from .ppo import PPOConfig, PPOTrainer
 from .prompting import task_accuracies
 from .reward import (RewardModel, encode_response, gold_pairs, pairwise_accuracy, reward_batch, sample_comparisons,
                      train_reward_model)
@@ -314,6 +316,38 @@ def labeler_agreement(comparisons, gold):
         agree += sum(place[a] < place[b] for a, b in pairs)
         total += len(pairs)
     return agree / max(total, 1)
+
+
+# ---- Notebook 06: PPO from the shipped SFT model against the shipped reward model ----------------------------
+
+PPO_SETTINGS = {"batch_size": 32, "minibatch_size": 8, "ppo_epochs": 4, "max_new_tokens": 40, "learning_rate": 1e-4,
+                "beta": 0.05}
+
+
+def ppo_config(**changes):
+    """Notebook 06's PPO settings (PPO_SETTINGS), with any of them changed."""
+    return PPOConfig(**{**PPO_SETTINGS, **changes})
+
+
+@lru_cache(maxsize=1)
+def _pretraining_tokens():
+    return torch.tensor(tokenizer(chat=True).encode(generate_corpus(seed=0)))
+
+
+def pretraining_data(block_size=64, batch_size=8):
+    """Windows of the base model's pre-training text (TinyWorld), for PPO-ptx's term and its LM loss."""
+    return LMData(_pretraining_tokens(), block_size, batch_size)
+
+
+def ppo_trainer(config, prompts="train", reward_model=None):
+    """A PPOTrainer on copies of the shipped SFT model (the policy, and the frozen reference) against the shipped
+    reward model (or reward_model), on the prompts of an instructions split, with the noiseless gold labeler watching
+    and the pre-training text at hand for PPO-ptx (its LM loss is logged as "ptx loss" even when ptx_coef is 0)."""
+    sft, _ = load("sft", progress=False)
+    rm = reward_model if reward_model is not None else load("rm", progress=False)[0]
+    splits = instructions(seed=0)
+    return PPOTrainer(copy.deepcopy(sft), sft, rm, tokenizer(chat=True), [i.prompt for i in splits[prompts]], config,
+                      labeler=GoldLabeler(splits), ptx_data=pretraining_data())
 
 
 @dataclass

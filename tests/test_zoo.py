@@ -50,3 +50,14 @@ def test_an_interrupted_training_is_not_cached(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt, match="step 5 of 20; nothing was saved"):
         zoo.pretrained("XS", cache_dir=tmp_path, progress=False, **QUICK)
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_the_ppo_trainer_starts_from_the_shipped_sft_model_and_leaves_it_untouched():
+    sft, _ = zoo.load("sft", progress=False)
+    trainer = zoo.ppo_trainer(zoo.ppo_config(batch_size=4, minibatch_size=2, ppo_epochs=1, max_new_tokens=6))
+    stats = trainer.step()
+    assert stats["first ratio error"] < 1e-5 and abs(stats["kl"]) < 1e-5  # the policy starts as the SFT model
+    assert 0 <= stats["gold"] <= 1 and stats["ptx loss"] > 0  # the labeler watches; the pre-training text is at hand
+    moved = any(not torch.equal(a, b) for a, b in zip(trainer.policy.state_dict().values(), sft.state_dict().values()))
+    kept = all(torch.equal(a, b) for a, b in zip(trainer.reference.state_dict().values(), sft.state_dict().values()))
+    assert moved and kept
