@@ -59,20 +59,28 @@ def cut_reply(text):
     return text if end < 0 else text[: end + len(END_OF_TURN)]
 
 
+def encode_prompts(tokenizer, conversations, max_new_tokens, block_size):
+    """(ids, groups): each conversation's token ids, ending with the assistant's marker so that a model writes the
+    reply, and {length: indices of the conversations that long}, for generating equal lengths as one batch.
+    A clear error when a conversation leaves no room for max_new_tokens in the context."""
+    ids = [tokenizer.encode(format_chat(turns, reply=True)) for turns in conversations]
+    too_long = [len(p) for p in ids if len(p) + max_new_tokens > block_size]
+    if too_long:
+        raise ValueError(f"a conversation has {max(too_long)} tokens, and with {max_new_tokens} new ones it would not "
+                         f"fit the block_size of {block_size}: shorten it or ask for fewer new tokens")
+    groups = {}
+    for i, p in enumerate(ids):
+        groups.setdefault(len(p), []).append(i)
+    return ids, groups
+
+
 def respond(model, tokenizer, conversations, max_new_tokens=48, temperature=1.0, seed=0):
     """The model's next assistant turn for each conversation (a list of turns), as text ending with END_OF_TURN
     when the model ended its turn within max_new_tokens. Conversations of the same length in tokens are
     generated together, one batch each; seeded, so the same call gives the same replies."""
     import torch  # only generation needs it; the format above is plain text
 
-    prompts = [tokenizer.encode(format_chat(turns, reply=True)) for turns in conversations]
-    too_long = [len(p) for p in prompts if len(p) + max_new_tokens > model.config.block_size]
-    if too_long:
-        raise ValueError(f"a conversation has {max(too_long)} tokens, and with {max_new_tokens} new ones it would not "
-                         f"fit the block_size of {model.config.block_size}: shorten it or ask for fewer new tokens")
-    groups = {}
-    for i, ids in enumerate(prompts):
-        groups.setdefault(len(ids), []).append(i)
+    prompts, groups = encode_prompts(tokenizer, conversations, max_new_tokens, model.config.block_size)
     generator = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
     replies = [None] * len(prompts)
     for length, members in sorted(groups.items()):

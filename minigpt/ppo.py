@@ -33,7 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .chat import END_OF_TURN, format_chat, require_chat_tokens
+from .chat import END_OF_TURN, encode_prompts, require_chat_tokens
 from .model import KVCache
 from .sft import set_dropout
 
@@ -255,18 +255,11 @@ def rollout(policy, tokenizer, prompts, max_new_tokens, generator=None, use_cach
     into one right-padded Rollout. A clear error when a prompt leaves no room for max_new_tokens in the context."""
     require_chat_tokens(tokenizer)
     end_id = tokenizer.special_tokens[END_OF_TURN]
-    encoded = [tokenizer.encode(format_chat([("user", p)], reply=True)) for p in prompts]
-    room = policy.config.block_size - max(len(e) for e in encoded)
-    if room < max_new_tokens:
-        raise ValueError(f"a prompt has {policy.config.block_size - room} tokens, which leaves {max(room, 0)} of the "
-                         f"context's {policy.config.block_size} for a response of up to {max_new_tokens}: shorten "
-                         "the prompts or lower max_new_tokens")
+    encoded, groups = encode_prompts(tokenizer, [[("user", p)] for p in prompts], max_new_tokens,
+                                     policy.config.block_size)
     was_training = policy.training
     policy.eval()
     device = policy.lm_head.weight.device
-    groups = {}
-    for i, ids in enumerate(encoded):
-        groups.setdefault(len(ids), []).append(i)
     parts = [None] * len(prompts)
     for length, members in sorted(groups.items()):
         ids = torch.tensor([encoded[i] for i in members], device=device)

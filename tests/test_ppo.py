@@ -278,7 +278,7 @@ def test_models_that_cannot_work_together_are_refused():
         trainer(rm=RewardModel(gpt(1), other))
     with pytest.raises(ValueError, match="must share the tokenizer"):
         trainer(rm=RewardModel(gpt(1, vocab_size=400)))
-    with pytest.raises(ValueError, match="leaves 0 of the context's 16 for a response of up to 8"):
+    with pytest.raises(ValueError, match="with 8 new ones it would not fit the block_size of 16"):
         trainer(policy=gpt(0, block_size=16)).step()
 
 
