@@ -9,9 +9,9 @@ Every --every steps it samples (temperature 1) two responses to every validation
 training prompts, and reports their mean gold score, the RM's mean score and the KL to the SFT model (k1, summed
 over a response's tokens), and the gold score of the greedy replies to the validation prompts.
 
-Measured on 2026-12-01 (2 threads; `make bench` 59.2 ms/step that day), batch 64 prompts, minibatches of 16,
-4 PPO epochs, lr 1e-4 (--batch-size 64 --minibatch-size 16); "warm-up 5, value clip 10" (--value-warmup 5 --value-clip 10) trains
-the value model alone for 5 steps, with value clipping effectively off.
+Measured on 2026-12-01 (2 threads; `make bench` 38.6-62 ms/step that day, a noisy host), batch 64 prompts,
+minibatches of 16, 4 PPO epochs, lr 1e-4 (--batch-size 64 --minibatch-size 16); "warm-up 5, value clip 10"
+(--value-warmup 5 --value-clip 10) trains the value model alone for 5 steps, with value clipping effectively off.
 Gold score of sampled responses, train prompts / validation prompts, at steps 0 and the last:
 
     reward                   beta  settings                     steps  train gold      validation gold  KL (val)

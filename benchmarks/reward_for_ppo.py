@@ -14,7 +14,7 @@ its responses before ranking, trains a reward model from the SFT weights, and me
     accuracy on the pairs the gold labeler does not tie ("t=1 pairs"), and the gold score of its pick of the 8
     ("best of 8") against their mean (a random pick).
 
-Measured on 2026-12-01 (2 threads; `make bench` 59.2 ms/step that day), batch 32 prompts, lr 1e-3:
+Measured on 2026-12-01 (2 threads; `make bench` 38.6-62 ms/step that day, a noisy host), batch 32 prompts, lr 1e-3:
 
     rounds  temperatures  demos  foils  noise  epochs  val acc  t=1 pairs train/val/test  best of 8 train/val/test (mean 0.966/0.842/0.663)
     6       0.5-2         no     0      0.4    1       0.70     0.52/-/-                  0.902 (all 885, mean 0.922)/0.827/0.620: the shipped rm
