@@ -344,6 +344,7 @@ class PPOTrainer:
         self.kl_controller = (AdaptiveKLController(config.beta, config.target_kl, config.kl_horizon)
                               if config.target_kl else None)
         self.beta, self.iter, self.history, self.elapsed = config.beta, 0, defaultdict(list), 0.0
+        self._last_good = self._snapshot()  # the weights an interrupted or diverged step returns to
 
     @torch.no_grad()
     def experience(self, prompts):
@@ -360,14 +361,14 @@ class PPOTrainer:
     def step(self):
         """One PPO step: a batch of rollouts, then ppo_epochs passes of minibatch updates. Returns its statistics."""
         cfg, start = self.config, time.perf_counter()
-        self._last_good = self._snapshot()
+        self._last_good = self._snapshot()  # this step starts from here
         rows = torch.randint(len(self.prompts), (cfg.batch_size,), generator=self.generator, device=self.generator.device)
         exp = self.experience([self.prompts[i] for i in rows.tolist()])
         roll, mask = exp.rollout, exp.rollout.mask
         advantages = masked_whiten(exp.advantages, mask)  # over the valid tokens only
         stats = self._rollout_stats(exp)
         losses = defaultdict(list)
-        for epoch in range(cfg.ppo_epochs):
+        for _ in range(cfg.ppo_epochs):
             order = torch.randperm(cfg.batch_size, generator=self.generator, device=self.generator.device)
             for mb in order.split(cfg.minibatch_size):
                 m, T = mask[mb], mask.size(1)

@@ -291,3 +291,19 @@ def test_during_value_warmup_only_the_value_model_learns():
     assert not all(torch.equal(a, b) for a, b in zip(value_before.values(), t.value.state_dict().values()))
     t.step()  # warm-up over: the policy moves too
     assert not all(torch.equal(a, b) for a, b in zip(policy_before.values(), t.policy.state_dict().values()))
+
+
+def test_an_interrupted_run_keeps_the_weights_of_the_last_finished_step(capsys):
+    t = trainer()
+    t.run(1, progress=False)
+    finished = copy.deepcopy(t.policy.state_dict())
+
+    def interrupted_midway(prompts):  # Ctrl-C after the step has begun to change the weights
+        with torch.no_grad():
+            t.policy.lm_head.weight.add_(1.0)
+        raise KeyboardInterrupt
+
+    t.experience = interrupted_midway
+    t.run(3, progress=False)
+    assert t.iter == 1 and "the weights after step 1 are kept" in capsys.readouterr().out
+    assert all(torch.equal(a, b) for a, b in zip(finished.values(), t.policy.state_dict().values()))
