@@ -17,6 +17,7 @@ Gold score of sampled responses, train prompts / validation prompts, at steps 0 
     reward                   beta  settings                     steps  train gold      validation gold  KL (val)
     gold labeler x 3         0.05  value clip 0.2               30     0.923 -> 0.924  0.847 -> 0.853   1.45
     gold labeler x 3         0.05  lr 3e-4                      30     0.923 -> 0.872  0.847 -> 0.792   2.99
+    gold labeler x 3         0.05  warm-up 5, value clip 10     30     0.923 -> 0.913  0.847 -> 0.836   1.04
     gold labeler x 3         0.05  warm-up 5, value clip 10     100    0.923 -> 0.937  0.847 -> 0.868   1.51
     shipped RM               0.05  value clip 0.2               40     0.923 -> n/a    0.847 -> 0.790   1.97
     RM with demonstrations   0.05  value clip 0.2               40     0.923 -> 0.747  0.847 -> 0.667   6.71
