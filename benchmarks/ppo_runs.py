@@ -55,6 +55,7 @@ import torch
 from minigpt import tinyworld, zoo
 from minigpt.ppo import kl_estimates, response_logprobs, rollout
 from minigpt.reward import RewardModel
+from reward_for_ppo import sampled_gold  # benchmarks/ is the script's own folder
 
 
 class GoldReward(RewardModel):
@@ -77,9 +78,8 @@ class GoldReward(RewardModel):
 
 def hardest_prompts(sft, tok, items, gold, n, samples=8):
     """The n prompts of items whose temperature-1 samples from the SFT model have the lowest mean gold score."""
-    roll = rollout(sft, tok, [i.prompt for i in items] * samples, 40, torch.Generator().manual_seed(1))
-    golds = torch.tensor([gold.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)])
-    return [items[j].prompt for j in golds.view(samples, -1).mean(0).argsort()[:n].tolist()]
+    _, golds = sampled_gold(sft, tok, items, gold, samples, seed=1)
+    return [items[j].prompt for j in golds.mean(0).argsort()[:n].tolist()]
 
 
 def evaluate(policy, reference, rm, tok, splits, gold, hardest=()):

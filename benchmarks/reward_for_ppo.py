@@ -66,13 +66,20 @@ def with_demonstrations(comparisons, train, labeler, demonstrations, foils, seed
     return out
 
 
+def sampled_gold(sft, tok, items, gold, n, seed):
+    """(rollout, golds): n temperature-1 samples of the SFT model for each item (all items, n times over), and their
+    gold scores as (n, len(items))."""
+    roll = rollout(sft, tok, [i.prompt for i in items] * n, 40, torch.Generator().manual_seed(seed))
+    golds = torch.tensor([gold.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)])
+    return roll, golds.view(n, -1)
+
+
 @torch.no_grad()
 def on_own_samples(rm, sft, tok, items, gold, n=8):
     """(pairwise accuracy on the untied pairs, gold of the RM's pick of n, mean gold) over n temperature-1 samples
     of the SFT model for each item."""
-    roll = rollout(sft, tok, [i.prompt for i in items] * n, 40, torch.Generator().manual_seed(5))
+    roll, golds = sampled_gold(sft, tok, items, gold, n, seed=5)
     scores = rm(roll.idx, roll.lengths).view(n, -1)
-    golds = torch.tensor([gold.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)]).view(n, -1)
     agree = total = 0
     for j in range(golds.size(1)):
         for a in range(n):

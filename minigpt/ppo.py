@@ -181,16 +181,18 @@ class ValueModel(nn.Module):
         return self.head(self.gpt.hidden_states(idx)).squeeze(-1) - self.offset  # (B, L)
 
 
-def response_positions(prompt_lengths, T):
-    """(B, T) positions in the full sequence whose outputs predict response token t: prompt length − 1 + t."""
-    return prompt_lengths[:, None] - 1 + torch.arange(T, device=prompt_lengths.device)[None, :]
+def response_positions(prompt_lengths, T, L):
+    """(B, T) positions in the full sequences of length L whose outputs predict response token t: prompt length
+    − 1 + t. Positions past a response's end are clamped into the sequence (the mask discards what they give)."""
+    positions = prompt_lengths[:, None] - 1 + torch.arange(T, device=prompt_lengths.device)[None, :]
+    return positions.clamp(max=L - 2)
 
 
 def response_logprobs(policy, idx, prompt_lengths, T, with_entropy=False):
     """Teacher-forced log π(y_t | x, y_<t) of the response tokens in idx (B, L), (B, T); with_entropy also the
     entropy of π at each of those positions. Padding past a response gives numbers that the mask discards."""
     logits, _ = policy(idx)  # (B, L, V)
-    positions = response_positions(prompt_lengths, T).clamp(max=idx.size(1) - 2)  # (B, T)
+    positions = response_positions(prompt_lengths, T, idx.size(1))  # (B, T)
     logits = logits.gather(1, positions[:, :, None].expand(-1, -1, logits.size(-1)))  # (B, T, V)
     logp = F.log_softmax(logits, dim=-1)
     tokens = idx.gather(1, positions + 1)  # (B, T): the token each position predicts
@@ -203,7 +205,7 @@ def response_logprobs(policy, idx, prompt_lengths, T, with_entropy=False):
 def token_values(value_model, idx, prompt_lengths, T):
     """V at the positions that predict each response token (the state before it): (B, T)."""
     values = value_model(idx)  # (B, L)
-    return values.gather(1, response_positions(prompt_lengths, T).clamp(max=idx.size(1) - 2))
+    return values.gather(1, response_positions(prompt_lengths, T, idx.size(1)))
 
 
 # ---- rollouts ----------------------------------------------------------------------------------------------
