@@ -27,9 +27,10 @@ from .incontext import (common_tokens, induction_head_scores, key_match_scores, 
                         shot_curve)
 from .model import GPT, GPTConfig
 from .ppo import PPOConfig, PPOTrainer
-from .prompting import task_accuracies
+from .prompting import accuracy, task_accuracies
 from .reward import (RewardModel, encode_response, gold_pairs, pairwise_accuracy, reward_batch, sample_comparisons,
                      train_reward_model)
+from .scaling import answer_logprob, validation_loss
 from .sft import fine_tune, set_dropout
 from .tinyworld import GoldLabeler, context_mapping_task, generate_corpus, instructions, tasks
 from .training import Trainer, TrainConfig
@@ -67,7 +68,8 @@ def train_lm(recipe, measure=None, progress=True):
     "seconds", the training time; "parameters", the parameter count.
     """
     tok = tokenizer(recipe["vocab_size"], recipe["corpus_seed"], recipe.get("chat", False))
-    data = LMData(tok.encode(generate_corpus(seed=recipe["corpus_seed"])), recipe["block_size"], recipe["batch_size"])
+    text = generate_corpus(seed=recipe["corpus_seed"], n_chars=recipe.get("text_chars", 1_500_000))
+    data = LMData(tok.encode(text), recipe["block_size"], recipe["batch_size"])
     torch.manual_seed(recipe["seed"])
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=recipe["block_size"], n_layer=recipe["n_layer"],
                           n_head=recipe["n_head"], n_embd=recipe["n_embd"]))
@@ -79,7 +81,8 @@ def train_lm(recipe, measure=None, progress=True):
         return figures
 
     config = TrainConfig(max_iters=recipe["max_iters"], learning_rate=recipe["learning_rate"],
-                         min_lr=recipe["learning_rate"] / 10, warmup_iters=100, eval_interval=recipe["eval_every"],
+                         min_lr=recipe["learning_rate"] / 10, warmup_iters=recipe.get("warmup_iters", 100),
+                         eval_interval=recipe["eval_every"],
                          eval_iters=recipe.get("eval_iters", 10), seed=recipe.get("batch_seed", recipe["seed"]),
                          progress=progress)
     trainer = Trainer(model, data, config, on_eval=on_eval)
@@ -348,6 +351,65 @@ def ppo_trainer(config, prompts="train", reward_model=None):
     splits = instructions(seed=0)
     return PPOTrainer(copy.deepcopy(sft), sft, rm, tokenizer(chat=True), [i.prompt for i in splits[prompts]], config,
                       labeler=GoldLabeler(splits), ptx_data=pretraining_data())
+
+
+# ---- Notebook 08: one recipe at many sizes, for GPT-4's predictable scaling ----------------------------------
+
+SCALING_FAMILY = ((2, 16), (2, 24), (2, 32), (2, 40), (2, 48))  # (n_layer, n_embd): the runs the law is fitted to
+SCALING_BIG = (3, 128)  # the shipped model whose loss the fit predicts, with over 100x the largest run's compute
+TOKENS_PER_PARAMETER = 20  # D = 20 N: Chinchilla's compute-optimal ratio
+SCALING_BATCH = 16  # sequences of 64 tokens per step
+CHARS_PER_TOKEN = 3.3  # a little over the TinyWorld text's ~3.14 characters per BPE token: each run reads fresh text
+
+
+def shape_parameters(n_layer, n_embd):
+    """N of a GPT shape without building it: each block has 12 d^2 + 13 d parameters (weights and biases of
+    attention and MLP, two LayerNorms), and the final LayerNorm 2 d. scaling.non_embedding_parameters counts
+    the same from a model."""
+    return n_layer * (12 * n_embd**2 + 13 * n_embd) + 2 * n_embd
+
+
+def scaling_recipe(n_layer, n_embd, tokens=None, seed=0):
+    """One recipe for every size, as GPT-4's report asks of methods that scale predictably: head size 8, context
+    64, batch 16, D tokens (default 20 N) of TinyWorld text read about once, AdamW at learning rate 0.192 /
+    n_embd (wider models take smaller steps: 4e-3 at width 48), warmup over the first tenth, cosine to a tenth."""
+    n = shape_parameters(n_layer, n_embd)
+    steps = max(10, round((tokens or TOKENS_PER_PARAMETER * n) / (SCALING_BATCH * 64)))
+    return {"n_layer": n_layer, "n_head": n_embd // 8, "n_embd": n_embd, "non_embedding_parameters": n,
+            "tokens": steps * SCALING_BATCH * 64, "max_iters": steps, "warmup_iters": steps // 10,
+            "batch_size": SCALING_BATCH, "block_size": 64, "learning_rate": round(0.192 / n_embd, 6),
+            "text_chars": round(CHARS_PER_TOKEN * steps * SCALING_BATCH * 64), "eval_every": steps, "eval_iters": 2,
+            "seed": seed, "vocab_size": 1024, "corpus_seed": 0}
+
+
+@lru_cache(maxsize=1)
+def scaling_validation_tokens():
+    """The one validation text every run of notebook 08 is measured on: TinyWorld text of another seed (63k
+    tokens), never trained on."""
+    return tokenizer().encode(generate_corpus(seed=2023, n_chars=200_000))
+
+
+def scaling_capability():
+    """The capability notebook 08 predicts: the plurals of the nouns whose plural the training text never states
+    (every form of each, notebook 02's held-out plurals). A model must generalise English's plural rules."""
+    return tasks(seed=0, all_forms=True)["plurals"].heldout
+
+
+def measure_scaling(model):
+    tok, examples = tokenizer(), scaling_capability()
+    return {"validation loss": validation_loss(model, scaling_validation_tokens()),
+            "plural log-probability": answer_logprob(model, tok, examples),
+            "plural accuracy": accuracy(model, tok, examples)}
+
+
+def train_scaling(recipe, progress=True):
+    return _with_figures(train_lm(recipe, None, progress), measure_scaling)
+
+
+def scaling_run(n_layer, n_embd, tokens=None, cache_dir=None, progress=True):
+    """(model, record) of one run of the family, trained now or loaded from your cache; record["figures"] holds
+    its validation loss and plural figures, record["seconds"] its training time."""
+    return cached_run(scaling_recipe(n_layer, n_embd, tokens), lambda r: train_scaling(r, progress), cache_dir)
 
 
 @dataclass

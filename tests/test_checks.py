@@ -27,6 +27,7 @@ from minigpt.checks import (
     check_ranking_loss,
     check_ranking_pairs,
     check_residual_init_std,
+    check_fit_line,
     check_sample_next_token,
     check_sft_loss,
     check_split_heads,
@@ -44,7 +45,7 @@ EVERY_CHECKER = [
     (check_accuracy_over_shots, "accuracy_over_shots"), (check_induction_score, "induction_score"),
     (check_sft_loss, "sft_loss"), (check_ranking_pairs, "ranking_pairs"), (check_ranking_loss, "ranking_loss"),
     (check_kl_penalised_rewards, "kl_penalised_rewards"), (check_gae, "gae"),
-    (check_clipped_policy_loss, "clipped_policy_loss"),
+    (check_clipped_policy_loss, "clipped_policy_loss"), (check_fit_line, "fit_line"),
 ]
 
 

@@ -61,3 +61,27 @@ def test_the_ppo_trainer_starts_from_the_shipped_sft_model_and_leaves_it_untouch
     moved = any(not torch.equal(a, b) for a, b in zip(trainer.policy.state_dict().values(), sft.state_dict().values()))
     kept = all(torch.equal(a, b) for a, b in zip(trainer.reference.state_dict().values(), sft.state_dict().values()))
     assert moved and kept
+
+
+def test_one_scaling_recipe_serves_every_size_and_counts_n_and_d():
+    from minigpt.scaling import non_embedding_parameters
+
+    for n_layer, n_embd in (*zoo.SCALING_FAMILY, zoo.SCALING_BIG):
+        recipe = zoo.scaling_recipe(n_layer, n_embd)
+        model = GPT(GPTConfig(vocab_size=1024, block_size=64, n_layer=n_layer, n_head=recipe["n_head"], n_embd=n_embd))
+        assert recipe["non_embedding_parameters"] == non_embedding_parameters(model)
+        assert recipe["tokens"] == recipe["max_iters"] * recipe["batch_size"] * recipe["block_size"]
+        assert recipe["tokens"] == pytest.approx(zoo.TOKENS_PER_PARAMETER * recipe["non_embedding_parameters"], rel=0.01)
+    small, large = zoo.scaling_recipe(2, 16), zoo.scaling_recipe(2, 48)
+    assert small["learning_rate"] == pytest.approx(3 * large["learning_rate"])  # wider models take smaller steps
+    assert zoo.scaling_recipe(2, 16, tokens=50_000)["tokens"] == 50_176  # whole steps of 16 x 64 tokens
+
+
+def test_a_scaling_run_measures_the_fixed_validation_text_and_is_cached(tmp_path, capsys):
+    model, record = zoo.scaling_run(1, 16, tokens=20_000, cache_dir=tmp_path, progress=False)
+    figures = record["figures"]
+    assert set(figures) == {"validation loss", "plural log-probability", "plural accuracy"}
+    assert 4.0 < figures["validation loss"] < 7.5  # barely trained: near log(1024) = 6.9, below it
+    assert figures["plural log-probability"] < 0 and 0 <= figures["plural accuracy"] <= 1
+    _, again = zoo.scaling_run(1, 16, tokens=20_000, cache_dir=tmp_path, progress=False)
+    assert "trained earlier" in capsys.readouterr().out and again == record

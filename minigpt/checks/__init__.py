@@ -20,6 +20,7 @@ live beside the exercises they check; import them all from here:
     sft.py         InstructGPT's SFT loss, masked to the response of right-padded sequences
     reward.py      InstructGPT's reward model: the C(K, 2) pairs of a ranking, and the K-wise loss
     ppo.py         InstructGPT's PPO: the KL-penalised reward, GAE, and the clipped objective
+    scaling.py     GPT-4's predictable scaling: the straight-line step of fitting a power law
 """
 from .attention import check_causal_self_attention, check_merge_heads, check_split_heads
 from .core import Mistake, run_check
@@ -30,6 +31,7 @@ from .gpt3 import check_accuracy_over_shots, check_induction_score, check_k_shot
 from .ppo import check_clipped_policy_loss, check_gae, check_kl_penalised_rewards
 from .reward import check_ranking_loss, check_ranking_pairs
 from .sampling import check_sample_next_token
+from .scaling import check_fit_line
 from .sft import check_sft_loss
 
 __all__ = [
@@ -42,3 +44,4 @@ __all__ += ["check_accuracy_over_shots", "check_induction_score", "check_k_shot_
 __all__ += ["check_sft_loss"]
 __all__ += ["check_ranking_loss", "check_ranking_pairs"]
 __all__ += ["check_clipped_policy_loss", "check_gae", "check_kl_penalised_rewards"]
+__all__ += ["check_fit_line"]

@@ -1,0 +1,139 @@
+"""Predictable scaling, GPT-4's report in miniature: fit small runs, predict a run 100x bigger, then check.
+
+OpenAI (2023), section 3: GPT-4's final loss was predicted from models trained with at most 1/1,000th of its
+compute, by fitting a power law with an irreducible loss term,
+
+    L(C) = a C^(-b) + L_inf
+
+where C is the training compute. Kaplan et al. (2020) count C in floating-point operations as
+
+    C ≈ 6 N D        N: the non-embedding parameters, D: the tokens seen in training
+
+(2 N per token forward, 4 N backward). The fit is least squares on log L: for a given L_inf, log(L - L_inf) is a
+straight line in log C with intercept log a and slope -b (fit_line); L_inf is chosen where the law fits best.
+
+    n = non_embedding_parameters(model)
+    law = fit_power_law(compute, losses)         # PowerLaw(a, b, irreducible)
+    law.predict(100 * max(compute))
+    low, high = prediction_interval(compute, losses, at)   # the spread of leave-one-out fits
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .prompting import score_many
+
+
+def non_embedding_parameters(model):
+    """N in Kaplan et al.'s sense: every parameter of the blocks and the final LayerNorm, not the token and
+    position embeddings (nor the unembedding, which is tied to the token embedding)."""
+    embeddings = {id(model.transformer.wte.weight), id(model.transformer.wpe.weight), id(model.lm_head.weight)}
+    return sum(p.numel() for p in model.parameters() if id(p) not in embeddings)
+
+
+def training_compute(n_parameters, tokens):
+    """C ≈ 6 N D floating-point operations: a forward pass costs about 2N per token and a backward pass 4N."""
+    return 6 * n_parameters * tokens
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """L(C) = a C^(-b) + irreducible."""
+    a: float
+    b: float
+    irreducible: float
+
+    def predict(self, compute):
+        return self.a * np.asarray(compute, dtype=float) ** (-self.b) + self.irreducible
+
+    def __str__(self):
+        return f"L(C) = {self.a:.4g} * C^(-{self.b:.4f}) + {self.irreducible:.4f}"
+
+
+def fit_line(compute, losses, irreducible):
+    """(a, b) for one L_inf: log(L - L_inf) = log a - b log C is a straight line in log C, fitted by least squares
+    (natural logarithms on both axes)."""
+    slope, intercept = np.polyfit(np.log(compute), np.log(np.asarray(losses, dtype=float) - irreducible), 1)
+    return math.exp(intercept), -slope
+
+
+def log_error(law, compute, losses):
+    """The sum of squared differences of log L between the runs and a law: what the fit makes smallest."""
+    return float(np.sum((np.log(losses) - np.log(law.predict(compute))) ** 2))
+
+
+def fit_power_law(compute, losses, steps=200):
+    """Fit L(C) = a C^(-b) + L_inf to runs (compute in FLOPs, final losses), by least squares on log L.
+
+    For each L_inf on a grid from 0 to just under the smallest loss, a and b come from a straight-line fit of
+    log(L - L_inf) against log C; the grid is then refined around the best L_inf (three rounds). Needs at least
+    3 runs, positive compute and losses, and losses that fall as compute grows (else no power law can fit)."""
+    compute, losses = np.asarray(compute, dtype=float), np.asarray(losses, dtype=float)
+    if compute.shape != losses.shape or compute.ndim != 1:
+        raise ValueError(f"compute and losses must be two lists of the same length, got shapes "
+                         f"{compute.shape} and {losses.shape}")
+    if len(compute) < 3:
+        raise ValueError(f"fitting a, b and L_inf needs at least 3 runs, got {len(compute)}")
+    if np.any(compute <= 0) or np.any(losses <= 0) or not np.all(np.isfinite(losses)):
+        raise ValueError("compute and losses must be positive, finite numbers")
+    if np.polyfit(np.log(compute), losses, 1)[0] >= 0:
+        raise ValueError("the losses do not fall as compute grows: no power law with b > 0 fits them; "
+                         "check the runs' compute and losses, and that they were trained with one recipe")
+    low, high = 0.0, float(losses.min())
+    for _ in range(3):
+        grid = np.linspace(low, high, steps, endpoint=False)
+        errors = [log_error(PowerLaw(*fit_line(compute, losses, x), x), compute, losses) for x in grid]
+        best = int(np.argmin(errors))
+        width = grid[1] - grid[0]
+        low, high = max(0.0, grid[best] - width), min(float(losses.min()) - 1e-12, grid[best] + width)
+    irreducible = float(grid[best])
+    return PowerLaw(*fit_line(compute, losses, irreducible), irreducible)
+
+
+def residuals(law, compute, losses):
+    """Relative residuals (measured - fitted) / fitted of each run."""
+    fitted = law.predict(compute)
+    return (np.asarray(losses, dtype=float) - fitted) / fitted
+
+
+def prediction_interval(compute, losses, at):
+    """(lowest, highest) prediction at compute `at` over the fits that leave one run out: how much the
+    prediction rests on any single run (a jackknife's spread, not a probability)."""
+    compute, losses = np.asarray(compute, dtype=float), np.asarray(losses, dtype=float)
+    if len(compute) < 4:
+        raise ValueError(f"leaving one run out needs at least 4 runs (3 remain to fit), got {len(compute)}")
+    keep = ~np.eye(len(compute), dtype=bool)
+    predictions = [float(fit_power_law(compute[k], losses[k]).predict(at)) for k in keep]
+    return min(predictions), max(predictions)
+
+
+@torch.no_grad()
+def validation_loss(model, tokens, block_size=None, batch_size=64):
+    """The mean next-token loss over a fixed text (token ids), cut into consecutive non-overlapping windows:
+    the same number for the same model every time, unlike an estimate from random batches."""
+    block_size = block_size or model.config.block_size
+    tokens = torch.as_tensor(tokens, dtype=torch.long)
+    n = (len(tokens) - 1) // block_size
+    if n < 1:
+        raise ValueError(f"the text has {len(tokens)} tokens; one window needs block_size + 1 = {block_size + 1}")
+    x = tokens[: n * block_size].view(n, block_size)
+    y = tokens[1 : n * block_size + 1].view(n, block_size)
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for start in range(0, n, batch_size):
+        logits, _ = model(x[start : start + batch_size])
+        total += F.cross_entropy(logits.flatten(0, 1), y[start : start + batch_size].flatten(), reduction="sum").item()
+    model.train(was_training)
+    return total / (n * block_size)
+
+
+def answer_logprob(model, tokenizer, examples):
+    """A capability measured smoothly: the mean over examples (tinyworld Examples) of log P(answer | prompt), the
+    summed log-probability of the right answer's tokens. Accuracy jumps from chance once the right answer
+    overtakes the others; its log-probability rises step by step before and after."""
+    scores = score_many(model, tokenizer, [(ex.prompt, [ex.answer]) for ex in examples], normalize="sum")
+    return sum(s[0] for s in scores) / len(scores)

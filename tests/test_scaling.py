@@ -1,0 +1,88 @@
+"""minigpt.scaling: C = 6ND, the power law with an irreducible term and its fit, the fixed-text validation loss."""
+import numpy as np
+import pytest
+import torch
+
+from minigpt.model import GPT, GPTConfig
+from minigpt.scaling import (PowerLaw, fit_power_law, non_embedding_parameters, prediction_interval, residuals,
+                             training_compute, validation_loss)
+
+COMPUTE = np.logspace(9, 12, 7)
+
+
+def test_non_embedding_parameters_count_the_blocks_by_hand():
+    for n_layer, n_embd in ((1, 32), (3, 48)):
+        model = GPT(GPTConfig(vocab_size=100, block_size=16, n_layer=n_layer, n_head=4, n_embd=n_embd))
+        d = n_embd
+        # per block: two LayerNorms (2d each), attention c_attn (3d^2 + 3d) and c_proj (d^2 + d),
+        # MLP c_fc (4d^2 + 4d) and c_proj (4d^2 + d); then the final LayerNorm
+        by_hand = n_layer * (2 * 2 * d + 3 * d * d + 3 * d + d * d + d + 4 * d * d + 4 * d + 4 * d * d + d) + 2 * d
+        assert non_embedding_parameters(model) == by_hand
+        assert by_hand == pytest.approx(12 * n_layer * d * d, rel=0.15)  # Kaplan's 12 n_layer d^2
+
+
+def test_training_compute_is_six_n_d():
+    assert training_compute(1_000_000, 2_000_000_000) == 6 * 1_000_000 * 2_000_000_000
+
+
+def test_fit_recovers_a_known_law_exactly():
+    law = PowerLaw(a=40.0, b=0.21, irreducible=1.3)
+    fitted = fit_power_law(COMPUTE, law.predict(COMPUTE))
+    assert fitted.a == pytest.approx(40.0, rel=1e-3)
+    assert fitted.b == pytest.approx(0.21, rel=1e-3)
+    assert fitted.irreducible == pytest.approx(1.3, abs=1e-3)
+    assert np.abs(residuals(fitted, COMPUTE, law.predict(COMPUTE))).max() < 1e-5
+
+
+def test_fit_is_no_worse_than_the_true_law_on_noisy_runs():
+    """Least squares on log L: the fit's sum of squares is at most the generating law's."""
+    rng = np.random.default_rng(0)
+    law = PowerLaw(a=25.0, b=0.15, irreducible=0.9)
+    losses = law.predict(COMPUTE) * np.exp(rng.normal(0, 0.01, len(COMPUTE)))
+    fitted = fit_power_law(COMPUTE, losses)
+
+    def sse(candidate):
+        return np.sum((np.log(losses) - np.log(candidate.predict(COMPUTE))) ** 2)
+
+    assert sse(fitted) <= sse(law) + 1e-12
+    assert 0.0 <= fitted.irreducible < losses.min()
+
+
+def test_without_an_irreducible_term_the_law_is_a_straight_line_on_log_axes():
+    losses = 7.0 * COMPUTE ** -0.1
+    fitted = fit_power_law(COMPUTE, losses)
+    slope, intercept = np.polyfit(np.log(COMPUTE), np.log(losses), 1)
+    assert fitted.irreducible == pytest.approx(0.0, abs=1e-3)
+    assert fitted.b == pytest.approx(-slope, rel=1e-3)
+    assert fitted.a == pytest.approx(np.exp(intercept), rel=1e-2)
+
+
+def test_prediction_interval_brackets_the_full_fit_and_is_tight_on_exact_data():
+    law = PowerLaw(a=40.0, b=0.21, irreducible=1.3)
+    low, high = prediction_interval(COMPUTE, law.predict(COMPUTE), 1e14)
+    assert low <= float(law.predict(1e14)) + 1e-3 and high >= float(law.predict(1e14)) - 1e-3
+    assert high - low < 1e-2
+
+
+@pytest.mark.parametrize("compute, losses, message", [
+    ([1e9, 1e10], [3.0, 2.5], "at least 3 runs"),
+    ([1e9, 1e10, 1e11], [2.0, 2.5, 3.0], "do not fall"),
+    ([1e9, 1e10, 1e11], [3.0, -1.0, 2.0], "positive"),
+    ([1e9, 1e10, 1e11], [3.0, 2.5], "same length"),
+])
+def test_bad_runs_get_a_clear_error(compute, losses, message):
+    with pytest.raises(ValueError, match=message):
+        fit_power_law(compute, losses)
+
+
+def test_validation_loss_is_the_models_own_loss_over_consecutive_windows():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=50, block_size=8, n_layer=1, n_head=2, n_embd=16))
+    tokens = torch.randint(50, (3 * 8 + 1,))
+    x, y = tokens[:-1].view(3, 8), tokens[1:].view(3, 8)
+    model.eval()
+    with torch.no_grad():
+        _, expected = model(x, y)
+    assert validation_loss(model, tokens, batch_size=2) == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="block_size"):
+        validation_loss(model, tokens[:5])
