@@ -2,6 +2,7 @@
 
     python -m minigpt train --text input.txt --out runs/shakespeare
     python -m minigpt sample --checkpoint runs/shakespeare --prompt "ROMEO:"
+    python -m minigpt grade returned/*/ --out grades      # instructors: grade returned exercise notebooks
 """
 import argparse
 import sys
@@ -52,6 +53,13 @@ def build_parser():
     sample.add_argument("--num-samples", type=int, default=1)
     sample.add_argument("--seed", type=int, default=1337)
     sample.add_argument("--device", default=None)
+
+    grade = commands.add_parser("grade", help="grade returned exercise notebooks (see minigpt/grading.py)")
+    grade.add_argument("submissions", nargs="+", help="notebooks (one per student: alice.ipynb) or folders "
+                       "(one per student, holding exercises under their released names)")
+    grade.add_argument("--out", default="grades", help="where the gradebook, feedback and executed notebooks go")
+    grade.add_argument("--timeout", type=int, default=300, help="seconds each notebook may run")
+    grade.add_argument("--exercises", default=None, help="the released exercises (default: exercises/)")
     return parser
 
 
@@ -111,10 +119,23 @@ def sample(args):
     return 0
 
 
+def grade(args):
+    from .grading import grade as grade_submissions
+
+    verdicts = grade_submissions(args.submissions, args.out, args.timeout, args.exercises)
+    for student in sorted({v.student for v in verdicts}):
+        mine = [v for v in verdicts if v.student == student]
+        counts = ", ".join(f"{sum(v.verdict == k for v in mine)} {k}" for k in ("passed", "wrong", "not implemented",
+                                                                              "crashed"))
+        print(f"{student:<16} {sum(v.points for v in mine):>3} of {len(mine):<3} ({counts})")
+    print(f"gradebook: {Path(args.out) / 'gradebook.csv'}; feedback: {Path(args.out) / 'feedback'}")
+    return 0
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return {"train": train, "sample": sample}[args.command](args)
+        return {"train": train, "sample": sample, "grade": grade}[args.command](args)
     except (ValueError, FileNotFoundError) as err:  # mistakes in the input: say what, not where in torch
         print(f"error: {err}", file=sys.stderr)
         return 2

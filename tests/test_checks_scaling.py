@@ -46,10 +46,11 @@ def test_a_correct_straight_line_passes(answer, capsys):
     (lambda c, l, i: student(c, l, i, x_log=float, y_log=float), "linear space"),
     (lambda c, l, i: student(c, l, i, subtract=False), "irreducible term is forgotten"),
     (lambda c, l, i: student(c, l, i, math.log10, math.log10), "a = 10 ** intercept"),
+    (lambda c, l, i: student(c, l, i, back=lambda v: 10**v), "a = exp(intercept)"),
     (lambda c, l, i: student(c, l, i, x_log=math.log10), "same logarithm on both axes"),
     (lambda c, l, i: student(c, l, i, y_log=math.log10, back=lambda v: 10**v), "same logarithm on both axes"),
     (lambda c, l, i: student(c, l, i, flip_sign=False), "slope of log(L - L_inf) against log C is -b"),
-], ids=["linear space", "no irreducible", "log10 then exp", "log10 of C", "log10 of L", "sign of b"])
+], ids=["linear space", "no irreducible", "log10 then exp", "ln then 10 **", "log10 of C", "log10 of L", "sign of b"])
 def test_each_mistake_is_named(mistake, expected):
     assert expected in diagnosis(mistake)
 

@@ -6,9 +6,12 @@ the likely mistake in a student's terms. An unfinished exercise (a stub that rai
 NotImplementedError) prints "not implemented yet" and returns False instead of raising, so
 exercise notebooks still run top to bottom.
 """
+import functools
 import inspect
 import itertools
+import json
 import math
+import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -75,10 +78,46 @@ def not_implemented(name):
     return False
 
 
+class StudentCodeError(AssertionError):
+    """The student's function raised an exception while it was checked: graded as crashed, not as wrong."""
+
+
 def student_error(name, err, inputs, hints=()):
     """The AssertionError for an exception raised by the student's code, with any matching hint."""
     advice = "".join(f"\nHint: {tip}" for text, tip in hints if text in str(err))
-    return AssertionError(f"{name} raised {type(err).__name__} on {inputs}: {err}{advice}")
+    return StudentCodeError(f"{name} raised {type(err).__name__} on {inputs}: {err}{advice}")
+
+
+VERDICTS_ENV = "MINIGPT_VERDICTS"  # minigpt grade names a file here; each check appends its verdict to it
+
+
+def recorded(check):
+    """check, which also appends its verdict to the file named by $MINIGPT_VERDICTS when there is one (when
+    `minigpt grade` runs the notebook): passed, not implemented, wrong (with the diagnosis) or crashed. What the
+    notebook prints never reaches that file, so printing a checker's success line earns nothing."""
+    @functools.wraps(check)
+    def check_and_record(*args, **kwargs):
+        try:
+            result = check(*args, **kwargs)
+        except StudentCodeError as err:
+            _record(check.__name__, "crashed", str(err))
+            raise
+        except AssertionError as err:
+            _record(check.__name__, "wrong", str(err))
+            raise
+        except Exception as err:
+            _record(check.__name__, "crashed", f"{type(err).__name__}: {err}")
+            raise
+        _record(check.__name__, "passed" if result else "not implemented", "")
+        return result
+    return check_and_record
+
+
+def _record(check, verdict, detail):
+    path = os.environ.get(VERDICTS_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"check": check, "verdict": verdict, "detail": detail}) + "\n")
 
 
 def random_tensor(generator, shape, dtype):

@@ -32,6 +32,11 @@ def _log10_then_exp(compute, losses, irreducible):
     return math.exp(intercept), -slope
 
 
+def _ln_then_power_of_10(compute, losses, irreducible):
+    intercept, slope = _line(np.log(compute), np.log(np.asarray(losses) - irreducible))
+    return 10**intercept, -slope
+
+
 def _bases_mixed(compute, losses, irreducible):
     intercept, slope = _line(np.log10(compute), np.log(np.asarray(losses) - irreducible))
     return math.exp(intercept), -slope
@@ -56,6 +61,8 @@ MISTAKES = [
     Mistake("log10 then exp", "fits in log10 but turns the intercept back with exp: the intercept is log10 a, so "
             "a = 10 ** intercept (or fit with natural logs and use exp). The slope b is the same in any base.",
             _log10_then_exp),
+    Mistake("ln then 10 **", "fits with natural logs but turns the intercept back with 10 ** intercept: the "
+            "intercept is ln a, so a = exp(intercept).", _ln_then_power_of_10),
     Mistake("bases mixed", "takes log10 of one axis and the natural log of the other, so the slope b comes out "
             "ln 10 = 2.30 times too big or too small: use the same logarithm on both axes.", _bases_mixed),
     Mistake("bases mixed", "takes the natural log of C and log10 of L - L_inf, so the slope b comes out ln 10 = 2.30 "

@@ -1,0 +1,129 @@
+"""minigpt grade: returned exercise notebooks run headless, each checker's verdict recorded, broken submissions and
+three attempts to earn an unearned point graded as they should be. The submissions are made here from exercise 08
+(the quickest to run) and its solution."""
+import copy
+import csv
+
+import nbformat
+import pytest
+
+from minigpt.cli import main
+from minigpt.grading import expected_checks, find_submissions, rebuild, released_exercises, which_release
+
+NAME = "08_gpt4_exercises.ipynb"
+SUCCESS_LINE = "fit_line: correct! It matches minigpt's reference on 3 test inputs."
+
+
+def release():
+    return nbformat.read(f"exercises/{NAME}", as_version=4)
+
+
+def with_cells(notebook, **sources):
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.id in sources:
+            cell.source = sources[cell.id]
+    return notebook
+
+
+def solved_cells():
+    solution = nbformat.read(f"solutions/{NAME}", as_version=4)
+    return {cell.id: cell.source for cell in solution.cells if cell.id in ("exercise-1-code", "exercise-2-code")}
+
+
+def submissions(root):
+    """A folder per student (alice ... mallory-deletes) and one file per student (heidi.ipynb)."""
+    ex, solved = release(), solved_cells()
+    log10_then_exp = solved["exercise-1-code"].replace("np.log(compute), np.log(", "np.log10(compute), np.log10(")
+    prints = f'print("{SUCCESS_LINE}")\ndef straight_line(compute, losses, irreducible):\n    raise NotImplementedError()'
+    deleted = copy.deepcopy(ex)
+    deleted.cells = [cell for cell in deleted.cells if cell.id != "exercise-1-check"]
+    made = {
+        "alice": with_cells(ex, **solved),  # right
+        "bob": ex,  # handed back untouched
+        "carol": with_cells(ex, **{"exercise-1-code": log10_then_exp}),  # a known mistake
+        "dave": with_cells(ex, **{"exercise-1-code": "def straight_line(compute, losses, irreducible)\n    return 1, 2"}),
+        "erin": with_cells(ex, **{"exercise-1-code": "while True:\n    pass"}),
+        "frank": with_cells(ex, **{"exercise-1-code": "import os\nos._exit(1)"}),
+        "mallory-prints": with_cells(ex, **{"exercise-1-code": prints}),
+        "mallory-edits": with_cells(ex, **{"exercise-1-check": f'print("{SUCCESS_LINE}")'}),
+        "mallory-deletes": deleted,
+    }
+    for student, notebook in made.items():
+        (root / student).mkdir()
+        nbformat.write(notebook, root / student / NAME)
+    (root / "grace").mkdir()
+    (root / "grace" / NAME).write_text("{ this is not JSON")
+    nbformat.write(with_cells(ex, **solved), root / "heidi.ipynb")
+    return sorted(str(p) for p in root.iterdir())
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("returned")
+    out = tmp_path_factory.mktemp("grades")
+    assert main(["grade", *submissions(root), "--out", str(out), "--timeout", "20"]) == 0
+    with open(out / "gradebook.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {row["student"]: row for row in rows if row["exercise"] != "TOTAL"}, rows, out
+
+
+@pytest.mark.parametrize("student, verdict, detail", [
+    ("alice", "passed", ""),
+    ("heidi", "passed", ""),  # one file per student: named by the file, its exercise found by its title
+    ("bob", "not implemented", ""),
+    ("carol", "wrong", "a = 10 ** intercept"),  # the checker's own diagnosis
+    ("dave", "crashed", "SyntaxError"),
+    ("erin", "crashed", "20-second limit"),
+    ("frank", "crashed", "kernel died"),
+    ("grace", "crashed", "not a readable notebook"),
+])
+def test_each_kind_of_submission_gets_its_verdict(graded, student, verdict, detail):
+    row = graded[0][student]
+    assert (row["check"], row["verdict"], row["points"]) == ("check_fit_line", verdict, str(int(verdict == "passed")))
+    assert detail in row["detail"]
+
+
+@pytest.mark.parametrize("student", ["mallory-prints", "mallory-edits", "mallory-deletes"])
+def test_no_attempt_to_earn_an_unearned_point_scores(graded, student):
+    row = graded[0][student]
+    assert row["verdict"] == "not implemented" and row["points"] == "0"
+    executed = nbformat.read(graded[2] / "executed" / student / NAME, as_version=4)
+    check = next(cell for cell in executed.cells if cell.id == "exercise-1-check")
+    assert check.source == next(c.source for c in release().cells if c.id == "exercise-1-check")  # ran as released
+
+
+def test_the_gradebook_totals_each_student_and_the_feedback_uses_the_checkers_words(graded):
+    totals = {row["student"]: row for row in graded[1] if row["exercise"] == "TOTAL"}
+    assert set(totals) == set(graded[0]) and len(totals) == 11
+    assert {s: totals[s]["points"] for s in ("alice", "heidi", "bob")} == {"alice": "1", "heidi": "1", "bob": "0"}
+    feedback = (graded[2] / "feedback" / "carol.md").read_text()
+    assert "**wrong**" in feedback and "fits in log10 but turns the intercept back with exp" in feedback
+
+
+def test_rebuild_keeps_only_the_answer_cells_of_a_submission():
+    ex = release()
+    submission = with_cells(ex, **{"exercise-1-code": "def straight_line(c, l, i):\n    return 1, 2",
+                                   "exercise-1-check": "print('all correct')", "intro": "# my own title"})
+    submission.cells.append(nbformat.v4.new_code_cell("print('an extra cell')", id="extra"))
+    rebuilt = rebuild(ex, submission)
+    assert [cell.id for cell in rebuilt.cells] == [cell.id for cell in ex.cells]  # the extra cell is left out
+    sources = {cell.id: cell.source for cell in rebuilt.cells}
+    assert sources["exercise-1-code"] == "def straight_line(c, l, i):\n    return 1, 2"
+    assert sources["exercise-1-check"] == next(c.source for c in ex.cells if c.id == "exercise-1-check")
+    assert sources["intro"] == ex.cells[0].source
+
+
+def test_submissions_are_named_by_folder_or_file_and_matched_to_their_release(tmp_path):
+    (tmp_path / "zoe").mkdir()
+    nbformat.write(release(), tmp_path / "zoe" / NAME)
+    nbformat.write(release(), tmp_path / "yan.ipynb")
+    found = find_submissions([tmp_path / "zoe", tmp_path / "yan.ipynb"])
+    assert [(student, path.name) for student, path in found] == [("zoe", NAME), ("yan", "yan.ipynb")]
+    releases = released_exercises("exercises")
+    assert which_release(tmp_path / "yan.ipynb", release(), releases) == NAME
+    assert expected_checks(releases[NAME]) == ["check_fit_line"]
+    assert expected_checks(releases["06_instructgpt_exercises.ipynb"]) == [
+        "check_kl_penalised_rewards", "check_gae", "check_clipped_policy_loss"]
+    with pytest.raises(FileNotFoundError, match="no submission"):
+        find_submissions([tmp_path / "nobody"])
