@@ -196,3 +196,15 @@ def test_a_marker_error_leaves_exercises_untouched(tmp_path, capsys):
     assert tool.main(["--solutions", str(solutions), "--exercises", str(exercises)]) == 1
     assert "02_broken.ipynb, cell index 0" in capsys.readouterr().err
     assert not exercises.exists() or not any(exercises.iterdir())
+
+
+@pytest.mark.parametrize("solution", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_nbgrader_clears_the_solutions_into_the_same_exercises(solution):
+    """The independent reference for make exercises: nbgrader's own ClearSolutions step, run over each solution
+    notebook, gives exercises/ cell by cell (metadata not enforced: these notebooks carry no nbgrader cell
+    metadata; nbgrader then clears every region between its markers)."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    cleared, _ = ClearSolutions(enforce_metadata=False).preprocess(nbformat.read(solution, as_version=4), {})
+    released = nbformat.read(EXERCISES / solution.name, as_version=4)
+    assert [(c.cell_type, c.source) for c in cleared.cells] == [(c.cell_type, c.source) for c in released.cells]
