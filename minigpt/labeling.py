@@ -66,7 +66,8 @@ class BeTheLabeler:
         """Show the chosen comparison, its dropdowns set to its own (the labeler's) ranking."""
         options = [(LETTERS[i], i) for i in range(len(self.comparison.responses))]
         dropdowns = [self.widgets.Dropdown(options=options, value=r, description=f"#{place + 1}",
-                                           layout=self.widgets.Layout(width="110px"))
+                                           layout=self.widgets.Layout(width="110px"),
+                                           style={"description_width": "30px"})  # room for the letter itself
                      for place, r in enumerate(self.comparison.ranking)]
         for dropdown in dropdowns:
             dropdown.observe(self._reorder, names="value")
