@@ -35,7 +35,7 @@ TEST_CACHE := build/test-cache
 
 test: $(STAMP)
 	rm -rf $(TEST_CACHE)
-	MINIGPT_CACHE=$(abspath $(TEST_CACHE)) $(PY) -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env
+	MINIGPT_CACHE=$(abspath $(TEST_CACHE)) $(PY) -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env -rs
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab notebooks

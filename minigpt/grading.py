@@ -6,7 +6,8 @@ For each submission the grader
 
 1. finds its released exercise in exercises/: by the file name, else by the notebook's title (its first line);
 2. rebuilds it from the release, cell by cell: every cell is the released one except the answer cells (those
-   whose released source holds the stub `# YOUR CODE HERE`), which come from the student's notebook by cell id.
+   whose released source holds the stub `# YOUR CODE HERE`), which come from the student's notebook by cell id
+   (or, for a cell written again under a new id, by its first line: the function's `def` line).
    A checker cell that was edited or deleted runs as released, as nbgrader's autograder restores its test cells;
    cells the student added are left out;
 3. runs it headless in a fresh kernel, errors allowed (one broken exercise does not stop the next), within
@@ -69,16 +70,26 @@ def is_answer_cell(cell):
     return cell.cell_type == "code" and STUB in cell.source
 
 
+def student_answer(cell, submission):
+    """The student's cell for a released answer cell: the code cell with its id, else (a cell deleted and written
+    again gets a new id) the first code cell that starts with the same line, `def straight_line(...)`."""
+    code = [c for c in submission.cells if c.cell_type == "code"]
+    same_id = [c for c in code if c.get("id") == cell.get("id")]
+    first_line = cell.source.splitlines()[0] if cell.source.strip() else None
+    first_line = None if first_line is None or first_line.strip() == STUB else first_line  # a bare stub names nothing
+    same_start = [c for c in code if first_line and c.source.splitlines()[:1] == [first_line]]
+    return (same_id or same_start or [None])[0]
+
+
 def rebuild(release, submission):
-    """The release with the student's answer cells (matched by cell id) in place of its stubs; nothing else of the
-    submission is kept."""
+    """The release with the student's answer cells in place of its stubs; nothing else of the submission is kept."""
     import copy
 
-    answers = {cell.get("id"): cell for cell in submission.cells if cell.get("id")}
     notebook = copy.deepcopy(release)
-    for n, cell in enumerate(notebook.cells):
-        if is_answer_cell(cell) and cell.get("id") in answers and answers[cell["id"]].cell_type == "code":
-            notebook.cells[n].source = answers[cell["id"]].source
+    for cell in notebook.cells:
+        answer = student_answer(cell, submission) if is_answer_cell(cell) else None
+        if answer is not None:
+            cell.source = answer.source
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

@@ -114,6 +114,16 @@ def test_rebuild_keeps_only_the_answer_cells_of_a_submission():
     assert sources["intro"] == ex.cells[0].source
 
 
+def test_an_answer_cell_written_again_under_a_new_id_is_found_by_its_def_line():
+    ex = release()
+    submission = copy.deepcopy(ex)
+    submission.cells = [cell for cell in submission.cells if cell.id != "exercise-1-code"]
+    submission.cells.append(nbformat.v4.new_code_cell("def straight_line(compute, losses, irreducible):\n    return 3, 4",
+                                                      id="written-again"))
+    sources = {cell.id: cell.source for cell in rebuild(ex, submission).cells}
+    assert sources["exercise-1-code"].endswith("return 3, 4")
+
+
 def test_submissions_are_named_by_folder_or_file_and_matched_to_their_release(tmp_path):
     (tmp_path / "zoe").mkdir()
     nbformat.write(release(), tmp_path / "zoe" / NAME)
