@@ -36,13 +36,28 @@ def _browser_parts():
     return missing
 
 
-@pytest.fixture(scope="module")
-def browser():
+def require_browser():
+    """Skip (one line saying what to install) when Chromium, its driver or selenium is missing; under CI=true fail."""
     missing = _browser_parts()
     if missing:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{INSTALL} (missing: {', '.join(missing)}); under CI the browser tests must run")
         pytest.skip(f"{INSTALL} (missing: {', '.join(missing)})")
+
+
+def test_a_missing_browser_is_a_skip_for_a_student_and_a_failure_under_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda tool: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt install chromium chromium-driver"):
+        require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="under CI the browser tests must run"):
+        require_browser()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
