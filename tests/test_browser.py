@@ -79,6 +79,17 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _own_group_stopped_with_parent():
+    """Run in the server's process before it starts: a process group of its own (so that it and its kernels can be
+    stopped together) and, on Linux, a SIGTERM from the kernel when the test process dies, however it dies (a
+    killed pytest runs no clean-up)."""
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, browser):
     """A JupyterLab server on 127.0.0.1 with a token, serving a temporary folder; always stopped, port freed."""
@@ -96,7 +107,7 @@ def lab(tmp_path_factory, browser):
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
          f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True", "--allow-root"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_own_group_stopped_with_parent)
     try:
         deadline = time.monotonic() + 60
         while True:
