@@ -24,6 +24,7 @@ they ran.
 The limit that remains, as for nbgrader: code in an answer cell runs with your permissions and can do anything
 you can (read or write files, the verdict file included). Grade in a container or a throwaway account (README).
 """
+import copy
 import csv
 import json
 import os
@@ -32,6 +33,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from .checks.core import VERDICTS_ENV
 
 STUB = "# YOUR CODE HERE"
 CHECK_CALL = re.compile(r"^(check_\w+)\(", re.MULTILINE)
@@ -53,8 +60,6 @@ class Verdict:
 
 def released_exercises(folder):
     """{file name: notebook} of the released exercises in folder."""
-    import nbformat
-
     found = {path.name: nbformat.read(path, as_version=4) for path in sorted(Path(folder).glob("*.ipynb"))}
     if not found:
         raise FileNotFoundError(f"no released exercises (.ipynb) in {folder}; give the folder with --exercises")
@@ -83,8 +88,6 @@ def student_answer(cell, submission):
 
 def rebuild(release, submission):
     """The release with the student's answer cells in place of its stubs; nothing else of the submission is kept."""
-    import copy
-
     notebook = copy.deepcopy(release)
     for cell in notebook.cells:
         answer = student_answer(cell, submission) if is_answer_cell(cell) else None
@@ -125,15 +128,12 @@ def which_release(path, notebook, releases):
 
 
 def run_notebook(notebook, timeout, verdict_file, cwd):
-    """Execute notebook in a fresh kernel, errors allowed, within timeout seconds in all. Returns None, or why it
-    stopped early ("timeout", "kernel died")."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
+    """Execute notebook in a fresh kernel, errors allowed, within timeout seconds in all. Returns None, or a
+    sentence saying why it stopped early (the time limit, a kernel that died)."""
     client = NotebookClient(notebook, timeout=timeout, allow_errors=True, kernel_name="python3",
                             resources={"metadata": {"path": str(cwd)}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no transport warnings per notebook
-    env = {**os.environ, "MINIGPT_VERDICTS": str(verdict_file)}
+    env = {**os.environ, VERDICTS_ENV: str(verdict_file)}
     deadline = time.monotonic() + timeout
     try:
         with client.setup_kernel(env=env):
@@ -158,8 +158,6 @@ def first_error(notebook):
 
 def grade_one(student, path, releases, timeout, executed_dir):
     """The Verdicts of one submission."""
-    import nbformat
-
     try:
         submission = nbformat.read(path, as_version=4)
     except Exception as err:  # not JSON, or not a notebook
