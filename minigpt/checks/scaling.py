@@ -2,8 +2,7 @@
 fitting L(C) = a C^(-b) + L_inf. For one L_inf, log(L - L_inf) = log a - b log C is a straight line in log C;
 the reference is minigpt.scaling.fit_line, and each wrong variant below is a mistake the exercise is known for.
 """
-import functools
-import math
+from functools import partial, wraps
 
 import numpy as np
 import torch
@@ -12,63 +11,38 @@ from ..scaling import fit_line
 from .core import Mistake, require_function, run_check
 
 
-def _line(x, y):
-    slope, intercept = np.polyfit(x, y, 1)
-    return intercept, slope
+def _variant(compute, losses, irreducible, x_log=np.log, y_log=np.log, back=np.exp, subtract=True, sign=-1):
+    """fit_line written with one switch thrown: the axes' logarithms, how the intercept is turned back into a,
+    whether L_inf is subtracted, and the sign given to the slope."""
+    excess = np.asarray(losses) - (irreducible if subtract else 0.0)
+    slope, intercept = np.polyfit(x_log(np.asarray(compute)), y_log(excess), 1)
+    return float(back(intercept)), sign * slope
 
 
-def _linear_space(compute, losses, irreducible):
-    intercept, slope = _line(np.asarray(compute), np.asarray(losses) - irreducible)
-    return math.exp(intercept), -slope
-
-
-def _no_irreducible(compute, losses, irreducible):
-    intercept, slope = _line(np.log(compute), np.log(losses))
-    return math.exp(intercept), -slope
-
-
-def _log10_then_exp(compute, losses, irreducible):
-    intercept, slope = _line(np.log10(compute), np.log10(np.asarray(losses) - irreducible))
-    return math.exp(intercept), -slope
-
-
-def _ln_then_power_of_10(compute, losses, irreducible):
-    intercept, slope = _line(np.log(compute), np.log(np.asarray(losses) - irreducible))
-    return 10**intercept, -slope
-
-
-def _bases_mixed(compute, losses, irreducible):
-    intercept, slope = _line(np.log10(compute), np.log(np.asarray(losses) - irreducible))
-    return math.exp(intercept), -slope
-
-
-def _bases_mixed_other_way(compute, losses, irreducible):
-    intercept, slope = _line(np.log(compute), np.log10(np.asarray(losses) - irreducible))
-    return 10**intercept, -slope
-
-
-def _b_sign(compute, losses, irreducible):
-    a, b = fit_line(compute, losses, irreducible)
-    return a, -b
+def _unchanged(values):
+    return values
 
 
 MISTAKES = [
     Mistake("linear space", "fits the straight line to C and L - L_inf themselves, in linear space: a power law is a "
-            "straight line only on log axes. Fit log(L - L_inf) against log C.", _linear_space),
+            "straight line only on log axes. Fit log(L - L_inf) against log C.",
+            partial(_variant, x_log=_unchanged, y_log=_unchanged)),
     Mistake("irreducible forgotten", "fits log L instead of log(L - L_inf): the irreducible term is forgotten, and "
             "with it L(C) is not a straight line on log axes. Subtract L_inf from the losses before the log.",
-            _no_irreducible),
+            partial(_variant, subtract=False)),
     Mistake("log10 then exp", "fits in log10 but turns the intercept back with exp: the intercept is log10 a, so "
             "a = 10 ** intercept (or fit with natural logs and use exp). The slope b is the same in any base.",
-            _log10_then_exp),
+            partial(_variant, x_log=np.log10, y_log=np.log10)),
     Mistake("ln then 10 **", "fits with natural logs but turns the intercept back with 10 ** intercept: the "
-            "intercept is ln a, so a = exp(intercept).", _ln_then_power_of_10),
+            "intercept is ln a, so a = exp(intercept).", partial(_variant, back=lambda v: 10**v)),
     Mistake("bases mixed", "takes log10 of one axis and the natural log of the other, so the slope b comes out "
-            "ln 10 = 2.30 times too big or too small: use the same logarithm on both axes.", _bases_mixed),
+            "ln 10 = 2.30 times too big or too small: use the same logarithm on both axes.",
+            partial(_variant, x_log=np.log10)),
     Mistake("bases mixed", "takes the natural log of C and log10 of L - L_inf, so the slope b comes out ln 10 = 2.30 "
-            "times too small: use the same logarithm on both axes.", _bases_mixed_other_way),
+            "times too small: use the same logarithm on both axes.",
+            partial(_variant, y_log=np.log10, back=lambda v: 10**v)),
     Mistake("sign of b", "returns the slope itself as b: the law is L = a C^(-b) + L_inf with b > 0, so the "
-            "fitted slope of log(L - L_inf) against log C is -b.", _b_sign),
+            "fitted slope of log(L - L_inf) against log C is -b.", partial(_variant, sign=1)),
 ]
 
 
@@ -85,7 +59,7 @@ def _inputs():
 
 def _as_pair(fn):
     """fn's (a, b) as one float64 tensor, so that it is compared with a tolerance."""
-    @functools.wraps(fn)
+    @wraps(fn)
     def wrapped(*args):
         got = fn(*args)
         if isinstance(got, (tuple, list)) and len(got) == 2:
