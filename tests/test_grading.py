@@ -35,14 +35,16 @@ def submissions(root):
     """A folder per student (alice ... mallory-deletes) and one file per student (heidi.ipynb)."""
     ex, solved = release(), solved_cells()
     log10_then_exp = solved["exercise-1-code"].replace("np.log(compute), np.log(", "np.log10(compute), np.log10(")
-    prints = f'print("{SUCCESS_LINE}")\ndef straight_line(compute, losses, irreducible):\n    raise NotImplementedError()'
+    stub = "def straight_line(compute, losses, irreducible):\n    raise NotImplementedError()"
+    prints = f'print("{SUCCESS_LINE}")\n{stub}'
+    no_colon = "def straight_line(compute, losses, irreducible)\n    return 1, 2"
     deleted = copy.deepcopy(ex)
     deleted.cells = [cell for cell in deleted.cells if cell.id != "exercise-1-check"]
     made = {
         "alice": with_cells(ex, **solved),  # right
         "bob": ex,  # handed back untouched
         "carol": with_cells(ex, **{"exercise-1-code": log10_then_exp}),  # a known mistake
-        "dave": with_cells(ex, **{"exercise-1-code": "def straight_line(compute, losses, irreducible)\n    return 1, 2"}),
+        "dave": with_cells(ex, **{"exercise-1-code": no_colon}),  # a syntax error
         "erin": with_cells(ex, **{"exercise-1-code": "while True:\n    pass"}),
         "frank": with_cells(ex, **{"exercise-1-code": "import os\nos._exit(1)"}),
         "mallory-prints": with_cells(ex, **{"exercise-1-code": prints}),
@@ -118,8 +120,8 @@ def test_an_answer_cell_written_again_under_a_new_id_is_found_by_its_def_line():
     ex = release()
     submission = copy.deepcopy(ex)
     submission.cells = [cell for cell in submission.cells if cell.id != "exercise-1-code"]
-    submission.cells.append(nbformat.v4.new_code_cell("def straight_line(compute, losses, irreducible):\n    return 3, 4",
-                                                      id="written-again"))
+    again = "def straight_line(compute, losses, irreducible):\n    return 3, 4"
+    submission.cells.append(nbformat.v4.new_code_cell(again, id="written-again"))
     sources = {cell.id: cell.source for cell in rebuild(ex, submission).cells}
     assert sources["exercise-1-code"].endswith("return 3, 4")
 
