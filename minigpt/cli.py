@@ -120,13 +120,12 @@ def sample(args):
 
 
 def grade(args):
-    from .grading import grade as grade_submissions
+    from .grading import VERDICTS, grade as grade_submissions
 
     verdicts = grade_submissions(args.submissions, args.out, args.timeout, args.exercises)
     for student in sorted({v.student for v in verdicts}):
         mine = [v for v in verdicts if v.student == student]
-        counts = ", ".join(f"{sum(v.verdict == k for v in mine)} {k}" for k in ("passed", "wrong", "not implemented",
-                                                                              "crashed"))
+        counts = ", ".join(f"{sum(v.verdict == kind for v in mine)} {kind}" for kind in VERDICTS)
         print(f"{student:<16} {sum(v.points for v in mine):>3} of {len(mine):<3} ({counts})")
     print(f"gradebook: {Path(args.out) / 'gradebook.csv'}; feedback: {Path(args.out) / 'feedback'}")
     return 0
