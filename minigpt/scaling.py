@@ -16,6 +16,7 @@ straight line in log C with intercept log a and slope -b (fit_line); L_inf is ch
     law = fit_power_law(compute, losses)         # PowerLaw(a, b, irreducible)
     law.predict(100 * max(compute))
     low, high = prediction_interval(compute, losses, at)   # the spread of leave-one-out fits
+    low, high = profile_interval(compute, losses, at)      # every L_inf the runs cannot rule out
 """
 import math
 from dataclasses import dataclass
@@ -108,6 +109,31 @@ def prediction_interval(compute, losses, at):
     keep = ~np.eye(len(compute), dtype=bool)
     predictions = [float(fit_power_law(compute[k], losses[k]).predict(at)) for k in keep]
     return min(predictions), max(predictions)
+
+
+def profile_interval(compute, losses, at, level=3.84, steps=2000):
+    """(lowest, highest) prediction at compute `at` over every L_inf that the runs cannot rule out.
+
+    The runs pin a and b for a given L_inf far better than they pin L_inf itself. So the law is refitted for
+    each L_inf on a grid (fit_line), and an L_inf is kept while its sum of squared log errors S(L_inf) stays within
+    `level` times the runs' scatter of the best one's:
+
+        S(L_inf) <= S_min + level * s^2,    s^2 = S_min / (n - 3)    (n runs, 3 fitted numbers)
+
+    level 3.84 is the 95% point of a chi-squared with one degree of freedom: a profile-likelihood interval for
+    L_inf, turned into an interval for the prediction. Needs at least 4 runs."""
+    compute, losses = np.asarray(compute, dtype=float), np.asarray(losses, dtype=float)
+    if len(compute) < 4:
+        raise ValueError(f"estimating the runs' scatter needs at least 4 runs (one more than the 3 fitted numbers), "
+                         f"got {len(compute)}")
+    best = log_error(fit_power_law(compute, losses), compute, losses)
+    threshold = best + level * best / (len(compute) - 3)
+    kept = []
+    for floor in np.linspace(0.0, float(losses.min()), steps, endpoint=False):
+        law = PowerLaw(*fit_line(compute, losses, floor), float(floor))
+        if log_error(law, compute, losses) <= threshold:
+            kept.append(float(law.predict(at)))
+    return min(kept), max(kept)
 
 
 @torch.no_grad()

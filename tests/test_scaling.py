@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from minigpt.model import GPT, GPTConfig
-from minigpt.scaling import (PowerLaw, fit_power_law, non_embedding_parameters, prediction_interval, residuals,
-                             training_compute, validation_loss)
+from minigpt.scaling import (PowerLaw, fit_power_law, non_embedding_parameters, prediction_interval,
+                             profile_interval, residuals, training_compute, validation_loss)
 
 COMPUTE = np.logspace(9, 12, 7)
 
@@ -62,6 +62,40 @@ def test_prediction_interval_brackets_the_full_fit_and_is_tight_on_exact_data():
     low, high = prediction_interval(COMPUTE, law.predict(COMPUTE), 1e14)
     assert low <= float(law.predict(1e14)) + 1e-3 and high >= float(law.predict(1e14)) - 1e-3
     assert high - low < 1e-2
+
+
+def noisy_runs(scale, seed=0):
+    law = PowerLaw(a=25.0, b=0.15, irreducible=0.9)
+    return law, law.predict(COMPUTE) * np.exp(np.random.default_rng(seed).normal(0, scale, len(COMPUTE)))
+
+
+def test_profile_interval_is_every_floor_whose_fit_stays_within_the_runs_scatter():
+    """The same interval from a plain scan: np.polyfit on log(L - floor) for each floor, kept or not by its sum of
+    squared log errors against the best one plus 3.84 times the residual variance (n - 3 degrees of freedom)."""
+    _, losses = noisy_runs(0.02)
+    at = 1e14
+    scan = []
+    for floor in np.linspace(0, losses.min(), 2000, endpoint=False):
+        slope, intercept = np.polyfit(np.log(COMPUTE), np.log(losses - floor), 1)
+        fitted = np.exp(intercept) * COMPUTE**slope + floor
+        scan.append((np.sum((np.log(losses) - np.log(fitted)) ** 2), np.exp(intercept) * at**slope + floor))
+    best = min(sse for sse, _ in scan)
+    kept = [p for sse, p in scan if sse <= best + 3.84 * best / (len(COMPUTE) - 3)]
+    low, high = profile_interval(COMPUTE, losses, at)
+    assert low == pytest.approx(min(kept), rel=1e-6) and high == pytest.approx(max(kept), rel=1e-6)
+    assert low <= float(fit_power_law(COMPUTE, losses).predict(at)) <= high
+
+
+def test_profile_interval_widens_with_the_runs_scatter_and_holds_the_truth():
+    for seed in range(5):
+        law, quiet = noisy_runs(0.003, seed)
+        _, loud = noisy_runs(0.03, seed)
+        low, high = profile_interval(COMPUTE, quiet, 1e14)
+        assert low <= float(law.predict(1e14)) <= high
+        loud_low, loud_high = profile_interval(COMPUTE, loud, 1e14)
+        assert loud_high - loud_low > high - low
+    with pytest.raises(ValueError, match="at least 4 runs"):
+        profile_interval(COMPUTE[:3], quiet[:3], 1e14)
 
 
 @pytest.mark.parametrize("compute, losses, message", [
