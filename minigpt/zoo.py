@@ -355,10 +355,10 @@ def ppo_trainer(config, prompts="train", reward_model=None):
 
 # ---- Notebook 08: one recipe at many sizes, for GPT-4's predictable scaling ----------------------------------
 
-SCALING_FAMILY = ((2, 16), (2, 24), (2, 32), (2, 40), (2, 48))  # (n_layer, n_embd): the runs the law is fitted to
-SCALING_BIG = (3, 128)  # the shipped model whose loss the fit predicts, with over 100x the largest run's compute
+SCALING_FAMILY = ((2, 24), (2, 32), (2, 40), (2, 48), (2, 56))  # (n_layer, n_embd): the runs the law is fitted to
+SCALING_BIG = (2, 184)  # the shipped model whose loss the fit predicts: the same recipe, 113x the largest run's compute
 TOKENS_PER_PARAMETER = 20  # D = 20 N: Chinchilla's compute-optimal ratio
-SCALING_BATCH = 16  # sequences of 64 tokens per step
+SCALING_BATCH = 8  # sequences of 64 tokens per step
 CHARS_PER_TOKEN = 3.3  # a little over the TinyWorld text's ~3.14 characters per BPE token: each run reads fresh text
 
 
@@ -371,13 +371,14 @@ def shape_parameters(n_layer, n_embd):
 
 def scaling_recipe(n_layer, n_embd, tokens=None, seed=0):
     """One recipe for every size, as GPT-4's report asks of methods that scale predictably: head size 8, context
-    64, batch 16, D tokens (default 20 N) of TinyWorld text read about once, AdamW at learning rate 0.192 /
-    n_embd (wider models take smaller steps: 4e-3 at width 48), warmup over the first tenth, cosine to a tenth."""
+    64, batch 8, D tokens (default 20 N) of TinyWorld text read about once, AdamW at learning rate 0.64 / n_embd
+    (wider models take smaller steps: 0.02 at width 32, 0.0035 at 184), warmup over the first tenth, cosine to a
+    tenth."""
     n = shape_parameters(n_layer, n_embd)
     steps = max(10, round((tokens or TOKENS_PER_PARAMETER * n) / (SCALING_BATCH * 64)))
     return {"n_layer": n_layer, "n_head": n_embd // 8, "n_embd": n_embd, "non_embedding_parameters": n,
             "tokens": steps * SCALING_BATCH * 64, "max_iters": steps, "warmup_iters": steps // 10,
-            "batch_size": SCALING_BATCH, "block_size": 64, "learning_rate": round(0.192 / n_embd, 6),
+            "batch_size": SCALING_BATCH, "block_size": 64, "learning_rate": round(0.64 / n_embd, 6),
             "text_chars": round(CHARS_PER_TOKEN * steps * SCALING_BATCH * 64), "eval_every": steps, "eval_iters": 2,
             "seed": seed, "vocab_size": 1024, "corpus_seed": 0}
 
@@ -447,6 +448,9 @@ SHIPPED = {
     "rm": Shipped(rm_recipe(), lambda r, progress=True: _with_figures(train_rm(r, progress), measure_rm), measure_rm,
                   "validation accuracy", "notebooks 05-06: the reward model, trained on the SFT model's ranked responses",
                   quick={"rounds": 1, "epochs": 0.05}),
+    "scaling-big": Shipped(scaling_recipe(*SCALING_BIG), train_scaling, measure_scaling, "validation loss",
+                           "notebook 08: the run 100x bigger than the family, whose loss the fit predicts",
+                           quick={"max_iters": 4, "eval_every": 2, "warmup_iters": 1, "text_chars": 100_000}),
 }
 
 

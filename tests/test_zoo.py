@@ -73,8 +73,8 @@ def test_one_scaling_recipe_serves_every_size_and_counts_n_and_d():
         assert recipe["tokens"] == recipe["max_iters"] * recipe["batch_size"] * recipe["block_size"]
         assert recipe["tokens"] == pytest.approx(zoo.TOKENS_PER_PARAMETER * recipe["non_embedding_parameters"], rel=0.01)
     small, large = zoo.scaling_recipe(2, 16), zoo.scaling_recipe(2, 48)
-    assert small["learning_rate"] == pytest.approx(3 * large["learning_rate"])  # wider models take smaller steps
-    assert zoo.scaling_recipe(2, 16, tokens=50_000)["tokens"] == 50_176  # whole steps of 16 x 64 tokens
+    assert small["learning_rate"] == pytest.approx(3 * large["learning_rate"], rel=1e-4)  # wider: smaller steps
+    assert zoo.scaling_recipe(2, 16, tokens=50_000)["tokens"] == 50_176  # whole steps of 8 x 64 tokens
 
 
 def test_a_scaling_run_measures_the_fixed_validation_text_and_is_cached(tmp_path, capsys):
