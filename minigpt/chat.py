@@ -90,3 +90,67 @@ def respond(model, tokenizer, conversations, max_new_tokens=48, temperature=1.0,
         for i, row in zip(members, out[:, length:].tolist()):
             replies[i] = cut_reply(tokenizer.decode(row))
     return replies
+
+
+class Conversation:
+    """A multi-turn chat with a model, kept within its context window: what `python -m minigpt chat` runs.
+
+        chat = Conversation(model, tokenizer, temperature=0.7)
+        text, dropped = chat.say("what pet does tom have?", on_text=print)   # the reply, streamed as it is written
+
+    Before each reply the turns so far, the new user turn and room for max_new_tokens must fit block_size; if they
+    do not, the oldest turns are dropped (a user turn with the reply after it, so the rest still starts with the
+    user), and say() returns how many.
+    """
+
+    def __init__(self, model, tokenizer, temperature=1.0, max_new_tokens=48, seed=0):
+        require_chat_tokens(tokenizer)
+        self.model, self.tokenizer, self.max_new_tokens = model, tokenizer, max_new_tokens
+        self.temperature, self.seed, self.turns = temperature, seed, []
+
+    def reset(self):
+        self.turns = []
+
+    def _fit(self, turns):
+        """(turns that fit with room for the reply, how many were dropped from the front)."""
+        room = self.model.config.block_size - self.max_new_tokens
+        dropped = 0
+        while len(self.tokenizer.encode(format_chat(turns, reply=True))) > room:
+            if len(turns) == 1:
+                length = len(self.tokenizer.encode(format_chat(turns, reply=True)))
+                raise ValueError(f"that message is {length} tokens with its markers; with room for a reply of "
+                                 f"{self.max_new_tokens} it would not fit the context of {self.model.config.block_size}"
+                                 ": say it in fewer words")
+            turns, dropped = turns[2:], dropped + 2  # the oldest user turn and the reply to it
+        return turns, dropped
+
+    def say(self, text, on_text=None):
+        """The model's reply to the user's `text` (END_OF_TURN removed), and the number of old turns dropped to make
+        room. on_text(piece) receives the reply's text as it is generated."""
+        import torch
+
+        turns, dropped = self._fit(self.turns + [("user", text)])
+        prompt = self.tokenizer.encode(format_chat(turns, reply=True))
+        stop = self.tokenizer.special_tokens[END_OF_TURN]
+        written, shown = [], ""
+
+        def stream(ids):  # one conversation, so generation ends right after the end-of-turn token
+            nonlocal shown
+            if int(ids[0]) == stop:
+                return
+            written.append(int(ids[0]))
+            text_so_far = self.tokenizer.decode(written)
+            if on_text is not None and not text_so_far.endswith("\ufffd"):  # wait for a split character's last byte
+                on_text(text_so_far[len(shown):])
+                shown = text_so_far
+
+        device = next(self.model.parameters()).device
+        generator = torch.Generator(device=device).manual_seed(self.seed + len(self.turns))
+        self.model.generate(torch.tensor([prompt], device=device), self.max_new_tokens, self.temperature,
+                            generator=generator, stop_token=stop, on_token=stream)
+        reply = self.tokenizer.decode(written)
+        for marker in SPECIAL_TOKENS:  # a marker the model wrote mid-reply would break the format of the next turn
+            reply = reply.replace(marker, " ")
+        reply = " ".join(reply.split()) or "..."  # a turn needs some text
+        self.turns = turns + [("assistant", reply)]  # turns ends with the user's new one
+        return reply, dropped

@@ -2,8 +2,10 @@
 
     python -m minigpt train --text input.txt --out runs/shakespeare
     python -m minigpt sample --checkpoint runs/shakespeare --prompt "ROMEO:"
+    python -m minigpt chat                                # talk to the course's chat model (pipe a script in too)
     python -m minigpt grade returned/*/ --out grades      # instructors: grade returned exercise notebooks
 """
+import contextlib
 import argparse
 import sys
 import time
@@ -53,6 +55,13 @@ def build_parser():
     sample.add_argument("--num-samples", type=int, default=1)
     sample.add_argument("--seed", type=int, default=1337)
     sample.add_argument("--device", default=None)
+
+    chat = commands.add_parser("chat", help="chat with a model in the terminal, or pipe a conversation in")
+    chat.add_argument("--model", default=CHAT_MODEL, help="a shipped model's name (default: %(default)s), a model "
+                      "folder as make models writes them, or the --out directory of `minigpt train`")
+    chat.add_argument("--temperature", type=float, default=0.7, help="0 means greedy")
+    chat.add_argument("--max-new-tokens", type=int, default=48)
+    chat.add_argument("--seed", type=int, default=0)
 
     grade = commands.add_parser("grade", help="grade returned exercise notebooks (see minigpt/grading.py)")
     grade.add_argument("submissions", nargs="+", help="notebooks (one per student: alice.ipynb) or folders "
@@ -119,6 +128,105 @@ def sample(args):
     return 0
 
 
+CHAT_MODEL = "sft"  # the course's chat model so far: InstructGPT's SFT model of notebook 04 (one turn at a time)
+CHAT_COMMANDS = {"/reset": "start a new conversation", "/temperature T": "sample at temperature T (0: greedy)",
+                 "/quit": "leave (so do Ctrl-D and Ctrl-C)"}
+
+
+def load_chat_model(spec):
+    """(model, tokenizer) for `minigpt chat`: a shipped model by name, a model folder, or a training run's folder."""
+    from . import zoo
+    from .cache import CONFIG, WEIGHTS, load_model_dir
+
+    folder = Path(spec)
+    with contextlib.redirect_stdout(sys.stderr):  # loading messages stay out of a piped transcript
+        if spec in zoo.SHIPPED:
+            return zoo.load(spec, progress=False)[0], zoo.tokenizer(chat=True)
+        if not folder.is_dir():
+            raise ValueError(f"no shipped model named {spec!r} and no folder there; the shipped models are "
+                             f"{', '.join(zoo.SHIPPED)}, or give a model's folder")
+        if (folder / WEIGHTS).is_file() and (folder / CONFIG).is_file():
+            return load_model_dir(folder)[0], zoo.tokenizer(chat=True)
+        if (folder / "checkpoint.pt").is_file():
+            return load_model(folder), load_tokenizer(folder)
+    raise ValueError(f"{folder} holds no model: neither a model folder ({WEIGHTS}, {CONFIG}) nor a checkpoint of "
+                     "`minigpt train` (checkpoint.pt)")
+
+
+def chat_command(session, line):
+    """Run a slash command; the answer to print."""
+    name, *rest = line.split()
+    if name == "/reset":
+        session.reset()
+        return "(a new conversation)"
+    if name == "/temperature":
+        try:
+            temperature = float(rest[0]) if len(rest) == 1 else -1.0
+        except ValueError:
+            temperature = -1.0
+        if temperature < 0:
+            return "usage: /temperature T, with T a number >= 0 (0 is greedy)"
+        session.temperature = temperature
+        return f"(temperature {temperature:g})"
+    listing = "; ".join(f"{command}: {what}" for command, what in CHAT_COMMANDS.items())
+    return f"unknown command {name}; the commands are {listing}"
+
+
+def chat(args):
+    from .chat import Conversation
+
+    model, tokenizer = load_chat_model(args.model)
+    session = Conversation(model, tokenizer, args.temperature, args.max_new_tokens, args.seed)
+    piped = not sys.stdin.isatty()
+    if hasattr(sys.stdin, "reconfigure"):  # Python may read undecodable bytes as stand-ins (surrogateescape): refuse them
+        sys.stdin.reconfigure(encoding="utf-8", errors="strict")
+    print(f"chatting with {args.model} (a {model.config.block_size}-token context); " +
+          ", ".join(CHAT_COMMANDS) + "; Ctrl-D leaves")
+    try:
+        while True:
+            line = sys.stdin.readline() if piped else input("you> ")
+            if piped and not line:
+                break
+            line = line.strip()
+            if piped:
+                print(f"you> {line}")
+            if line == "/quit":
+                break
+            if line.startswith("/"):
+                print(chat_command(session, line))
+            elif line:
+                chat_turn(session, line)
+    except EOFError:  # Ctrl-D at the prompt
+        print()
+    except KeyboardInterrupt:
+        print()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"standard input is not UTF-8 text (byte {err.object[err.start:err.start + 1]!r} at "
+                         f"position {err.start}); save the conversation as UTF-8") from None
+    print("bye.")
+    return 0
+
+
+def chat_turn(session, line):
+    """One exchange: the reply printed as it is written, then a note if old turns were dropped for room."""
+    started = False
+
+    def show(piece):
+        nonlocal started
+        print(piece if started else "assistant> " + piece.lstrip(), end="", flush=True)  # turns start with a space
+        started = True
+
+    try:
+        reply, dropped = session.say(line, on_text=show)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return
+    print("" if started else f"assistant> {reply}")
+    if dropped:
+        print(f"(the conversation outgrew the {session.model.config.block_size}-token context: its oldest {dropped} "
+              "turns were dropped)")
+
+
 def grade(args):
     from .grading import VERDICTS, grade as grade_submissions
 
@@ -134,7 +242,7 @@ def grade(args):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return {"train": train, "sample": sample, "grade": grade}[args.command](args)
+        return {"train": train, "sample": sample, "chat": chat, "grade": grade}[args.command](args)
     except (ValueError, FileNotFoundError) as err:  # mistakes in the input: say what, not where in torch
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -269,7 +269,7 @@ class GPT(nn.Module):
         return logits, loss
 
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, use_cache=True, generator=None,
-                 stop_token=None):
+                 stop_token=None, on_token=None):
         """Append max_new_tokens sampled tokens to idx (B, T) and return (B, T + max_new_tokens).
 
         temperature=0 picks the most likely token (greedy). top_k keeps the k most likely tokens,
@@ -280,6 +280,7 @@ class GPT(nn.Module):
         stop_token: an id (the chat's end-of-turn); generation stops early once every row has written it, so
         the result may be shorter, and a row holds whatever it sampled after its own stop token. The tokens
         before the stop are the same as without it.
+        on_token(ids): called after each step with its new tokens, (B,), so that a reply can be shown as it is written.
         """
         if max_new_tokens < 0:
             raise ValueError(f"max_new_tokens={max_new_tokens} must be >= 0")
@@ -287,11 +288,13 @@ class GPT(nn.Module):
         was_training = self.training
         self.eval()
         with torch.inference_mode():  # no autograd bookkeeping at all: faster than no_grad for small steps
-            idx = self._generate(idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator, stop_token)
+            idx = self._generate(idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator, stop_token,
+                                 on_token)
         self.train(was_training)
         return idx.clone()  # a normal tensor again, usable as input to a later backward pass (PPO)
 
-    def _generate(self, idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator, stop_token=None):
+    def _generate(self, idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator, stop_token=None,
+                  on_token=None):
         cache, step_input = None, idx
         stopped = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
         for _ in range(max_new_tokens):
@@ -307,6 +310,8 @@ class GPT(nn.Module):
             next_token = sample_next_token(logits, temperature, top_k, top_p, generator)  # (B, 1)
             idx = torch.cat((idx, next_token), dim=1)
             step_input = next_token
+            if on_token is not None:
+                on_token(next_token[:, 0])
             if stop_token is not None:
                 stopped |= next_token[:, 0] == stop_token
                 if stopped.all():
