@@ -38,12 +38,16 @@ THE TASKS (tasks.py)
   category_classification(seed): which kind of animal a sentence mentions; test animals are disjoint from train's.
   acceptability(seed): a sentence as written or with its words shuffled (GPT-1's CoLA, in miniature).
 
-THE SECOND HALF (instructions.py, labeler.py)
+THE SECOND HALF (instructions.py, labeler.py, dialogues.py)
   instructions(seed) -> {"train", "validation", "test"}: requests about the World with demonstrations in one house
   style (a word, a phrase, N items, a count, a short story, a clarifying question, a correction of a false premise);
   the test split asks about what HELDOUT keeps out of the text. GoldLabeler(instructions).gold_score(prompt,
   response) and .rank(prompt, responses): the stand-in for human judgement, six readable rules, optional noise.
+  dialogues(seed) -> {"train", "validation", "test"}: ChatGPT's five behaviours (clarify, follow up, admit a mistake,
+  challenge a false premise, decline), each with its contrast where it has one, split the same way;
+  DialogueLabeler().behaves(dialogue, reply), .gold_score and .rank judge a reply by what it should do.
 """
+from .dialogues import Dialogue, DialogueLabeler, dialogues
 from .instructions import Instruction, instructions
 from .labeler import GoldLabeler
 from .tasks import Example, LabelledSentences, Task, acceptability, category_classification, context_mapping_task, tasks
@@ -51,6 +55,6 @@ from .text import CHARSET, corpus_stats, describe, generate_corpus
 from .world import HELDOUT, World
 
 __all__ = [
-    "CHARSET", "Example", "GoldLabeler", "Instruction", "instructions", "LabelledSentences", "acceptability", "HELDOUT", "Task", "World", "category_classification",
-    "context_mapping_task", "corpus_stats", "describe", "generate_corpus", "tasks",
+    "CHARSET", "Dialogue", "DialogueLabeler", "Example", "GoldLabeler", "Instruction", "instructions", "LabelledSentences", "acceptability", "HELDOUT", "Task", "World", "category_classification",
+    "context_mapping_task", "corpus_stats", "describe", "dialogues", "generate_corpus", "tasks",
 ]

@@ -144,12 +144,18 @@ def instructions(seed=0, world=None, validation_share=0.1):
     split is what the World holds out; validation is a seeded share of the rest.
     """
     rng = random.Random(f"instructions:{seed}")
+    return split_held_out(_requests(world or World(), rng), rng, validation_share)
+
+
+def split_held_out(pairs, rng, validation_share):
+    """{"train", "validation", "test"} from (item, held out?) pairs: the held-out items are the test split, and a
+    share of the rest, drawn with rng as the pairs come, the validation split."""
     splits = {"train": [], "validation": [], "test": []}
-    for instruction, heldout in _requests(world or World(), rng):
+    for item, heldout in pairs:
         if heldout:
-            splits["test"].append(instruction)
+            splits["test"].append(item)
         elif rng.random() < validation_share:
-            splits["validation"].append(instruction)
+            splits["validation"].append(item)
         else:
-            splits["train"].append(instruction)
+            splits["train"].append(item)
     return splits

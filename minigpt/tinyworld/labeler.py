@@ -47,6 +47,15 @@ def known_words(world, instructions=()):
     return {w for text in texts for w in words_of(re.sub(r"\{\w+\}", " ", text))}
 
 
+def noisy_ranking(scores, responses, noise, rng):
+    """Indices of responses from best to worst score, after adding Gaussian noise of standard deviation `noise` to
+    each score (none when noise is 0); ties go to the shorter response, then to the earlier one."""
+    if len(responses) < 2:
+        raise ValueError(f"ranking needs at least 2 responses (K >= 2), got {len(responses)}")
+    noisy = [score + (rng.gauss(0, noise) if noise else 0.0) for score in scores]
+    return sorted(range(len(responses)), key=lambda i: (-noisy[i], len(responses[i]), i))
+
+
 class GoldLabeler:
     """gold_score(prompt, response) -> a number in [0, 1]; rank(prompt, responses) -> indices, best first.
 
@@ -77,7 +86,7 @@ class GoldLabeler:
             "true": bool(words) and set(words) <= self.vocabulary and self._true(instruction, text, words),
             "form": bool(words) and self._form(instruction, text, words),
             "on topic": bool(words) and self._on_topic(instruction, text, words),
-            "no repeats": self._no_repeats(text, words),
+            "no repeats": self.no_repeats(text, words),
             "clean end": ended,
             "length": 1 <= len(words) <= 3 * len(words_of(instruction.response)),
         }
@@ -88,10 +97,7 @@ class GoldLabeler:
 
     def rank(self, prompt, responses):
         """Indices of `responses` from best to worst (with this labeler's noise, if any)."""
-        if len(responses) < 2:
-            raise ValueError(f"ranking needs at least 2 responses (K >= 2), got {len(responses)}")
-        scores = [self.gold_score(prompt, r) + (self.rng.gauss(0, self.noise) if self.noise else 0.0) for r in responses]
-        return sorted(range(len(responses)), key=lambda i: (-scores[i], len(responses[i]), i))
+        return noisy_ranking([self.gold_score(prompt, r) for r in responses], responses, self.noise, self.rng)
 
     # ---- the rules, kind by kind -----------------------------------------------------------------------
 
@@ -147,7 +153,7 @@ class GoldLabeler:
         return item[-1] in words or item[0] in words
 
     @staticmethod
-    def _no_repeats(text, words):
+    def no_repeats(text, words):
         sentences = sentences_of(text)
         items = items_of(text)
         trigrams = list(zip(words, words[1:], words[2:]))
