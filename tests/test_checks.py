@@ -13,6 +13,7 @@ from minigpt.checks import (
     check_causal_self_attention,
     check_accuracy_over_shots,
     check_clipped_policy_loss,
+    check_dialogue_mask,
     check_continuation_logprob,
     check_entailment_input,
     check_gae,
@@ -46,6 +47,7 @@ EVERY_CHECKER = [
     (check_sft_loss, "sft_loss"), (check_ranking_pairs, "ranking_pairs"), (check_ranking_loss, "ranking_loss"),
     (check_kl_penalised_rewards, "kl_penalised_rewards"), (check_gae, "gae"),
     (check_clipped_policy_loss, "clipped_policy_loss"), (check_fit_line, "fit_line"),
+    (check_dialogue_mask, "encode_dialogue"),
 ]
 
 

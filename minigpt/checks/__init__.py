@@ -20,10 +20,12 @@ live beside the exercises they check; import them all from here:
     sft.py         InstructGPT's SFT loss, masked to the response of right-padded sequences
     reward.py      InstructGPT's reward model: the C(K, 2) pairs of a ranking, and the K-wise loss
     ppo.py         InstructGPT's PPO: the KL-penalised reward, GAE, and the clipped objective
+    dialogue.py    ChatGPT's dialogue format, and the loss mask over the assistant's turns only
     scaling.py     GPT-4's predictable scaling: the straight-line step of fitting a power law
 """
 from .attention import check_causal_self_attention, check_merge_heads, check_split_heads
 from .core import Mistake, recorded, run_check
+from .dialogue import check_dialogue_mask
 from .gpt1 import check_auxiliary_loss, check_entailment_input, check_next_token_loss
 from .gpt2 import (check_continuation_logprob, check_merge, check_most_frequent_pair, check_pre_ln_block,
                    check_residual_init_std)
@@ -44,6 +46,7 @@ __all__ += ["check_accuracy_over_shots", "check_induction_score", "check_k_shot_
 __all__ += ["check_sft_loss"]
 __all__ += ["check_ranking_loss", "check_ranking_pairs"]
 __all__ += ["check_clipped_policy_loss", "check_gae", "check_kl_penalised_rewards"]
+__all__ += ["check_dialogue_mask"]
 __all__ += ["check_fit_line"]
 
 # Every checker records its verdict for `minigpt grade` (core.recorded: a file, never printed text).
