@@ -16,9 +16,21 @@ from .model import IGNORE_INDEX
 from .training import Trainer, TrainConfig
 
 
+def demonstration_turns(demonstration):
+    """The chat turns of a demonstration: an Instruction's prompt and response, or a Dialogue's turns and reply."""
+    if hasattr(demonstration, "turns"):
+        return [*demonstration.turns, ("assistant", demonstration.reply)]
+    return [("user", demonstration.prompt), ("assistant", demonstration.response)]
+
+
 def sft_example(tokenizer, prompt, response, block_size):
     """(ids, mask) of one demonstration (chat.encode_chat); a clear error when it does not fit the context."""
-    ids, mask = encode_chat(tokenizer, [("user", prompt), ("assistant", response)])
+    return turns_example(tokenizer, [("user", prompt), ("assistant", response)], block_size)
+
+
+def turns_example(tokenizer, turns, block_size):
+    """(ids, mask) of a demonstration of any number of turns: the loss on every assistant turn (chat.encode_chat)."""
+    ids, mask = encode_chat(tokenizer, turns)
     if len(ids) > block_size + 1:
         raise ValueError(f"the demonstration has {len(ids)} tokens but block_size is {block_size}: shorten the prompt "
                          f"or the response (it must fit in block_size + 1 tokens, the inputs and the last target)")
@@ -72,12 +84,13 @@ def set_dropout(model, p):
 
 def fine_tune(model, tokenizer, demonstrations, epochs=16, learning_rate=1e-3, dropout=0.2, batch_size=32, seed=0,
               on_epoch=None, progress=True):
-    """InstructGPT's SFT recipe at tiny scale: `epochs` passes over demonstrations["train"] (Instructions), cosine
+    """InstructGPT's SFT recipe at tiny scale: `epochs` passes over demonstrations["train"] (Instructions, or
+    Dialogues: the loss then falls on every assistant turn), cosine
     decay to a tenth of the learning rate, residual dropout; demonstrations["validation"] gives the validation loss.
     on_epoch(trainer) runs after every epoch (a dict of numbers it returns joins the log line). Returns the Trainer,
     whose model is left in eval mode."""
     block = model.config.block_size
-    examples = {name: [sft_example(tokenizer, d.prompt, d.response, block) for d in demonstrations[name]]
+    examples = {name: [turns_example(tokenizer, demonstration_turns(d), block) for d in demonstrations[name]]
                 for name in ("train", "validation")}
     steps_per_epoch = max(1, len(examples["train"]) // batch_size)
     config = TrainConfig(max_iters=epochs * steps_per_epoch, learning_rate=learning_rate, min_lr=learning_rate / 10,
