@@ -128,7 +128,7 @@ def sample(args):
     return 0
 
 
-CHAT_MODEL = "sft"  # the course's chat model so far: InstructGPT's SFT model of notebook 04 (one turn at a time)
+CHAT_MODEL = "chat-sft"  # the course's chat model so far: SFT on dialogues (ChatGPT's step 1), until RLHF's ships
 CHAT_COMMANDS = {"/reset": "start a new conversation", "/temperature T": "sample at temperature T (0: greedy)",
                  "/quit": "leave (so do Ctrl-D and Ctrl-C)"}
 

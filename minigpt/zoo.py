@@ -32,7 +32,7 @@ from .reward import (RewardModel, encode_response, gold_pairs, pairwise_accuracy
                      train_reward_model)
 from .scaling import answer_logprob, validation_loss
 from .sft import fine_tune, set_dropout
-from .tinyworld import GoldLabeler, context_mapping_task, generate_corpus, instructions, tasks
+from .tinyworld import DialogueLabeler, GoldLabeler, context_mapping_task, dialogues, generate_corpus, instructions, tasks
 from .training import Trainer, TrainConfig
 
 SIZES = {  # name -> shape; the parameter counts are printed by parameter_count
@@ -219,7 +219,12 @@ def train_sft(recipe, progress=True):
                       "replies": replies})
         return {"gold": gold}
 
-    trainer = fine_tune(model, tokenizer(chat=True), splits, recipe["epochs"], recipe["learning_rate"],
+    return _fine_tuned(model, splits, recipe, on_epoch, curve, progress)
+
+
+def _fine_tuned(model, demonstrations, recipe, on_epoch, curve, progress):
+    """(model, record) after the recipe's SFT on demonstrations; nothing is returned from an interrupted run."""
+    trainer = fine_tune(model, tokenizer(chat=True), demonstrations, recipe["epochs"], recipe["learning_rate"],
                         recipe["dropout"], recipe["batch_size"], recipe["seed"], on_epoch, progress)
     if trainer.interrupted:
         raise KeyboardInterrupt(f"fine-tuning stopped at step {trainer.iter}; nothing was saved")
@@ -353,6 +358,50 @@ def ppo_trainer(config, prompts="train", reward_model=None):
                       labeler=GoldLabeler(splits), ptx_data=pretraining_data())
 
 
+# ---- Notebook 07: ChatGPT's step 1, SFT on dialogues -------------------------------------------------------
+
+def chat_sft_recipe(epochs=16, seed=0):
+    """ChatGPT's step 1 on the base model: InstructGPT's SFT recipe (16 epochs, dropout 0.2, cosine) on TinyWorld's
+    dialogues and its instructions together, as ChatGPT's dialogue data was mixed with InstructGPT's."""
+    return {"base": base_recipe(), "epochs": epochs, "learning_rate": 1e-3, "dropout": 0.2, "batch_size": 32,
+            "seed": seed, "instructions_seed": 0, "dialogues_seed": 0}
+
+
+def behaviour_rates(model, items, labeler=None):
+    """{"behaviour/expect": share of items whose greedy reply (up to 40 tokens) does what it should} over Dialogues,
+    and "all": the share over every item."""
+    labeler = labeler or DialogueLabeler()
+    replies = respond(model, tokenizer(chat=True), [list(d.turns) for d in items], max_new_tokens=40,
+                      temperature=0.0)
+    verdicts = {}
+    for d, reply in zip(items, replies):
+        verdicts.setdefault(f"{d.behaviour}/{d.expect}", []).append(labeler.behaves(d, reply))
+    rates = {kind: sum(v) / len(v) for kind, v in sorted(verdicts.items())}
+    return {**rates, "all": sum(sum(v) for v in verdicts.values()) / len(items)}
+
+
+def train_chat_sft(recipe, progress=True):
+    """Fine-tune the base model on the training dialogues and instructions; record["curve"] holds, after every
+    epoch, the validation loss and the share of validation dialogues whose greedy reply behaves."""
+    model, _ = cached_run(recipe["base"], lambda r: SHIPPED["base"].train(r, progress), name="base")
+    ins, dia = instructions(seed=recipe["instructions_seed"]), dialogues(seed=recipe["dialogues_seed"])
+    data = {split: ins[split] + dia[split] for split in ("train", "validation")}
+    curve = []
+
+    def on_epoch(trainer):
+        behaves = behaviour_rates(trainer.model, dia["validation"])["all"]
+        curve.append({"step": trainer.iter, "val loss": trainer.history["val_loss"][-1], "behaves": behaves})
+        return {"behaves": behaves}
+
+    return _fine_tuned(model, data, recipe, on_epoch, curve, progress)
+
+
+def measure_chat(model):
+    """Each behaviour's rate on the held-out (test) dialogues, and over all of them ("test behaves")."""
+    rates = behaviour_rates(model, dialogues(seed=0)["test"])
+    return {"test behaves": rates.pop("all"), **{f"test {kind}": rate for kind, rate in rates.items()}}
+
+
 # ---- Notebook 08: one recipe at many sizes, for GPT-4's predictable scaling ----------------------------------
 
 SCALING_FAMILY = ((2, 24), (2, 32), (2, 40), (2, 48), (2, 56))  # (n_layer, n_embd): the runs the law is fitted to
@@ -448,6 +497,10 @@ SHIPPED = {
     "rm": Shipped(rm_recipe(), lambda r, progress=True: _with_figures(train_rm(r, progress), measure_rm), measure_rm,
                   "validation accuracy", "notebooks 05-06: the reward model, trained on the SFT model's ranked responses",
                   quick={"rounds": 1, "epochs": 0.05}),
+    "chat-sft": Shipped(chat_sft_recipe(), lambda r, progress=True: _with_figures(train_chat_sft(r, progress),
+                                                                                    measure_chat),
+                        measure_chat, "test behaves", "notebook 07 and `minigpt chat`: the base model after SFT on "
+                        "dialogues and instructions (ChatGPT's step 1)", quick={"epochs": 1, "batch_size": 512}),
     "scaling-big": Shipped(scaling_recipe(*SCALING_BIG), train_scaling, measure_scaling, "validation loss",
                            "notebook 08: the run 100x bigger than the family, whose loss the fit predicts",
                            quick={"max_iters": 4, "eval_every": 2, "warmup_iters": 1, "text_chars": 100_000}),
