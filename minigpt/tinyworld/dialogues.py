@@ -186,22 +186,23 @@ class DialogueLabeler:
             return r["refuses"] and not self._gives_any_value(words_of(reply))
         raise ValueError(f"no rule for what a reply should do: {expect!r}")
 
+    def _right_and_rivals(self, dialogue):
+        """(the right value, the values of its kind): a person's home, pet or food, or a thing's colour."""
+        about, relation_or_colour = dialogue.item[:2]
+        if about in self.people:
+            return dialogue.item[2], self.values[relation_or_colour]
+        return relation_or_colour, set(self.world.colours)
+
     def _names_right(self, dialogue, words):
-        """Whether the reply names the right value: the person's home, pet or food, or the thing's colour."""
-        about = dialogue.item[0]
-        if about is None:  # nobody named yet: no value is right
+        if dialogue.item[0] is None:  # nobody named yet: no value is right
             return False
-        return (dialogue.item[2] if about in self.people else dialogue.item[1]) in words
+        return self._right_and_rivals(dialogue)[0] in words
 
     def _asserts_wrong(self, dialogue, words):
         """Whether the reply names a value of the relation other than the right one, except right after "not"."""
-        item = dialogue.item
-        if item[0] is None:
+        if dialogue.item[0] is None:
             return self._gives_any_value(words)
-        if item[0] in self.people:
-            pool, right = self.values[item[1]], item[2]
-        else:  # a thing's colour
-            pool, right = set(self.world.colours), item[1]
+        right, pool = self._right_and_rivals(dialogue)
         negated = {words[i + 1] for i, w in enumerate(words[:-1]) if w == "not"}
         negated |= {words[i + 2] for i, w in enumerate(words[:-2]) if w == "not" and words[i + 1] in ("a", "an", "the")}
         return any(w in pool and w != right and w not in negated for w in words)
