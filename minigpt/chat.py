@@ -115,9 +115,8 @@ class Conversation:
         """(turns that fit with room for the reply, how many were dropped from the front)."""
         room = self.model.config.block_size - self.max_new_tokens
         dropped = 0
-        while len(self.tokenizer.encode(format_chat(turns, reply=True))) > room:
+        while (length := len(self.tokenizer.encode(format_chat(turns, reply=True)))) > room:
             if len(turns) == 1:
-                length = len(self.tokenizer.encode(format_chat(turns, reply=True)))
                 raise ValueError(f"that message is {length} tokens with its markers; with room for a reply of "
                                  f"{self.max_new_tokens} it would not fit the context of {self.model.config.block_size}"
                                  ": say it in fewer words")

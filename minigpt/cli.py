@@ -5,8 +5,8 @@
     python -m minigpt chat                                # talk to the course's chat model (pipe a script in too)
     python -m minigpt grade returned/*/ --out grades      # instructors: grade returned exercise notebooks
 """
-import contextlib
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
