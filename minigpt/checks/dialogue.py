@@ -14,14 +14,14 @@ from ..tinyworld.dialogues import dialogues
 from .core import Mistake, run_check
 
 
-def _encode(tokenizer, turns, users=False, end=True, end_learned=True, shift=0):
+def _encode(tokenizer, turns, users=False, end=True, end_learned=True, shift=0, markers=False):
     """(ids, mask) of a dialogue, with a knob for each way of getting it wrong (the defaults are right)."""
     ids, mask = [], []
     for role, text in turns:
         marker, *written = tokenizer.encode(f"{ROLES[role]} {text.strip()}" + (END_OF_TURN if end else ""))
         learned = role == "assistant" or users
         ids += [marker, *written]
-        mask += [0] + [int(learned)] * len(written)
+        mask += [int(markers and role == "assistant")] + [int(learned)] * len(written)
         if learned and end and not end_learned:
             mask[-1] = 0
     if shift > 0:  # the mask one token early: the role marker learned, the end-of-turn token not
@@ -39,7 +39,7 @@ def _tokenizer():
 
 
 def _dialogue_inputs():
-    """Dialogues of one, three and five turns, with the reply as the last turn, from TinyWorld's training split."""
+    """Dialogues of two, four and six turns (the reply the last), from TinyWorld's training split."""
     train = dialogues(seed=0)["train"]
     picked = [next(d for d in train if len(d.turns) == n) for n in (1, 3)]
     picked.append(next(d for d in train if d.behaviour == "mistake"))
@@ -63,14 +63,8 @@ DIALOGUE_MISTAKES = [
     Mistake("one token late", "misses the first token of each assistant turn and marks the token after its "
             f"{END_OF_TURN}: the mask is one token late at each turn's boundaries.", partial(_encode, shift=-1)),
     Mistake("markers learned", "marks the assistant's role marker as learned: the format writes the marker, the "
-            "model writes what follows it.", lambda tokenizer, turns: _with_markers(tokenizer, turns)),
+            "model writes what follows it.", partial(_encode, markers=True)),
 ]
-
-
-def _with_markers(tokenizer, turns):
-    ids, mask = encode_chat(tokenizer, turns)
-    starts = {i for i, token in enumerate(ids) if token == tokenizer.special_tokens[ROLES["assistant"]]}
-    return ids, [1 if i in starts else m for i, m in enumerate(mask)]
 
 
 def check_dialogue_mask(fn):
