@@ -84,6 +84,24 @@ def test_rank_orders_by_score_and_noise_makes_it_disagree_sometimes():
         LABELER.rank(prompt, responses[:1])
 
 
+def test_careless_noise_errs_on_clear_pairs_as_often_as_on_close_ones_unlike_gaussian_noise():
+    prompt = "list three birds."
+    best, close, far = "robin, crow, owl." + END_OF_TURN, "robin, crow, owl.", "fox" + END_OF_TURN  # score 1, 8/9, low
+    assert LABELER.gold_score(prompt, best) - LABELER.gold_score(prompt, close) < 0.2
+    assert LABELER.gold_score(prompt, best) - LABELER.gold_score(prompt, far) > 0.5
+
+    def flip_rates(labeler, n=2000):
+        orders = [labeler.rank(prompt, [best, close, far]) for _ in range(n)]
+        return [sum(o.index(0) > o.index(other) for o in orders) / n for other in (1, 2)]
+
+    close_flips, far_flips = flip_rates(GoldLabeler(SPLITS, careless=0.4, seed=1))
+    assert abs(close_flips - 0.2) < 0.04 and abs(far_flips - 0.2) < 0.04  # 40% shuffled, half of those flip a pair
+    close_flips, far_flips = flip_rates(GoldLabeler(SPLITS, noise=0.3, seed=1))
+    assert close_flips > 0.3 and far_flips < 0.1
+    with pytest.raises(ValueError, match="careless"):
+        GoldLabeler(SPLITS, careless=1.5).rank(prompt, [best, far])
+
+
 def test_an_unknown_prompt_is_refused():
     with pytest.raises(ValueError, match="knows no instruction"):
         LABELER.gold_score("what is the meaning of life?", "42." + END_OF_TURN)

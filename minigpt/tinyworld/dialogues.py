@@ -135,11 +135,12 @@ class DialogueLabeler:
     gold_score(dialogue, reply) -> a number in [0, 1]: the weighted share of four rules (WEIGHTS), the behaviour
     and three of the instruction labeler's (no repeats, ends with the end-of-turn token, at most three times the
     demonstration's words); rank(dialogue, replies) orders replies by it, as GoldLabeler.rank does, with the same
-    optional Gaussian noise on each score.
+    optional noise (Gaussian on each score, or a careless share of random rankings).
     """
 
-    def __init__(self, world=None, noise=0.0, seed=0):
-        self.world, self.noise, self.rng = world or World(), noise, random.Random(f"dialogue labeler:{seed}")
+    def __init__(self, world=None, noise=0.0, seed=0, careless=0.0):
+        self.world, self.noise, self.careless = world or World(), noise, careless
+        self.rng = random.Random(f"dialogue labeler:{seed}")
         self.people = {p.name for p in self.world.people}
         self.values = {"home": set(self.world.homes), "pet": {p.pet for p in self.world.people},
                        "food": set(self.world.foods)}
@@ -154,7 +155,8 @@ class DialogueLabeler:
 
     def rank(self, dialogue, replies):
         """Indices of `replies` from best to worst (with this labeler's noise, if any); ties: shorter first."""
-        return noisy_ranking([self.gold_score(dialogue, r) for r in replies], replies, self.noise, self.rng)
+        return noisy_ranking([self.gold_score(dialogue, r) for r in replies], replies, self.noise, self.rng,
+                             self.careless)
 
     def rules(self, dialogue, reply):
         text = reply.replace(END_OF_TURN, " ").strip().lower()

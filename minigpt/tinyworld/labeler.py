@@ -12,9 +12,12 @@ rules checked against the World. Each rule is a yes or a no; the score is the we
     clean end   it ends with the end-of-turn token (the model stopped by itself)          weight 1
     length      no longer than three times the demonstration, and at least one word      weight 1
 
-rank() orders responses by score, ties by length (shorter first) then order. With noise > 0 it adds Gaussian
-noise of that standard deviation to each score before ranking, so that it disagrees with its noiseless self on
-some pairs, as InstructGPT's labelers agreed with each other on about 73% of comparisons.
+rank() orders responses by score, ties by length (shorter first) then order. Two settings make it disagree with its
+noiseless self on some pairs, as InstructGPT's labelers agreed with each other on about 73% of comparisons:
+  noise      Gaussian noise of that standard deviation added to each score before ranking: a labeler unsure on
+             close calls (a pair that differs by one weight-1 rule becomes nearly a coin flip);
+  careless   the share of rankings the labeler makes at random, ranking the rest by its rules: a labeler who
+             sometimes does not look, wrong as often on a clear pair as on a close one.
 """
 import random
 import re
@@ -47,13 +50,19 @@ def known_words(world, instructions=()):
     return {w for text in texts for w in words_of(re.sub(r"\{\w+\}", " ", text))}
 
 
-def noisy_ranking(scores, responses, noise, rng):
+def noisy_ranking(scores, responses, noise, rng, careless=0.0):
     """Indices of responses from best to worst score, after adding Gaussian noise of standard deviation `noise` to
-    each score (none when noise is 0); ties go to the shorter response, then to the earlier one."""
+    each score (none when noise is 0); ties go to the shorter response, then to the earlier one. With probability
+    `careless` the whole ranking is a random order instead."""
     if len(responses) < 2:
         raise ValueError(f"ranking needs at least 2 responses (K >= 2), got {len(responses)}")
+    if not (noise >= 0 and 0 <= careless <= 1):
+        raise ValueError(f"noise must be >= 0 and careless a share from 0 to 1, got noise={noise}, careless={careless}")
     noisy = [score + (rng.gauss(0, noise) if noise else 0.0) for score in scores]
-    return sorted(range(len(responses)), key=lambda i: (-noisy[i], len(responses[i]), i))
+    order = sorted(range(len(responses)), key=lambda i: (-noisy[i], len(responses[i]), i))
+    if careless and rng.random() < careless:
+        rng.shuffle(order)
+    return order
 
 
 class GoldLabeler:
@@ -63,10 +72,10 @@ class GoldLabeler:
     response: what the model wrote, ending with END_OF_TURN if it stopped by itself.
     """
 
-    def __init__(self, instructions, world=None, noise=0.0, seed=0):
+    def __init__(self, instructions, world=None, noise=0.0, seed=0, careless=0.0):
         self.world = world or World()
         self.by_prompt = {i.prompt: i for split in instructions.values() for i in split}
-        self.noise, self.rng = noise, random.Random(f"labeler:{seed}")
+        self.noise, self.careless, self.rng = noise, careless, random.Random(f"labeler:{seed}")
         self.vocabulary = known_words(self.world, self.by_prompt.values())
 
     def instruction(self, prompt):
@@ -97,7 +106,8 @@ class GoldLabeler:
 
     def rank(self, prompt, responses):
         """Indices of `responses` from best to worst (with this labeler's noise, if any)."""
-        return noisy_ranking([self.gold_score(prompt, r) for r in responses], responses, self.noise, self.rng)
+        return noisy_ranking([self.gold_score(prompt, r) for r in responses], responses, self.noise, self.rng,
+                             self.careless)
 
     # ---- the rules, kind by kind -----------------------------------------------------------------------
 
