@@ -32,6 +32,12 @@ def format_chat(turns, reply=False):
     return "".join(format_turn(role, text) for role, text in turns) + (ASSISTANT if reply else "")
 
 
+def prompt_turns(prompt):
+    """The conversation a prompt stands for: an instruction's text is one user turn; a dialogue (anything with
+    .turns, such as tinyworld.Dialogue) is its turns."""
+    return [("user", prompt)] if isinstance(prompt, str) else list(prompt.turns)
+
+
 def require_chat_tokens(tokenizer):
     """A clear error unless the tokenizer has the chat format's special tokens."""
     missing = [marker for marker in SPECIAL_TOKENS[1:] if marker not in getattr(tokenizer, "special_tokens", {})]

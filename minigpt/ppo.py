@@ -33,7 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .chat import END_OF_TURN, encode_prompts, require_chat_tokens
+from .chat import END_OF_TURN, encode_prompts, prompt_turns, require_chat_tokens
 from .model import KVCache
 from .sft import set_dropout
 
@@ -253,11 +253,11 @@ def sample_responses(policy, prompt_ids, max_new_tokens, end_id, generator=None,
 
 
 def rollout(policy, tokenizer, prompts, max_new_tokens, generator=None, use_cache=True):
-    """Responses of the policy to prompts (texts of user turns), sampled in groups of equal prompt length, gathered
-    into one right-padded Rollout. A clear error when a prompt leaves no room for max_new_tokens in the context."""
+    """Responses of the policy to prompts (texts of user turns, or dialogues whose next turn it writes), sampled in
+    groups of equal prompt length, gathered into one right-padded Rollout. A clear error when a prompt leaves no room for max_new_tokens in the context."""
     require_chat_tokens(tokenizer)
     end_id = tokenizer.special_tokens[END_OF_TURN]
-    encoded, groups = encode_prompts(tokenizer, [[("user", p)] for p in prompts], max_new_tokens,
+    encoded, groups = encode_prompts(tokenizer, [prompt_turns(p) for p in prompts], max_new_tokens,
                                      policy.config.block_size)
     was_training = policy.training
     policy.eval()
@@ -321,7 +321,7 @@ def check_models(policy, reference, reward_model, tokenizer):
 class PPOTrainer:
     """PPO on a policy (a GPT, modified in place) against a reward model, with the KL penalty to a frozen reference.
 
-    prompts: the user turns to sample from (texts). labeler: optional, a gold labeler whose mean score of the
+    prompts: what to sample responses to: user turns (texts), or Dialogues. labeler: optional, a gold labeler whose mean score of the
     rollouts is logged beside the reward model's. ptx_data: optional LMData of pre-training text, whose LM loss
     joins the loss with weight config.ptx_coef. step() runs one PPO step and returns its statistics; run(steps)
     runs several, and history keeps every step's."""

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .chat import END_OF_TURN, format_chat, require_chat_tokens, respond
+from .chat import END_OF_TURN, format_chat, prompt_turns, require_chat_tokens, respond
 from .model import GPT, GPTConfig
 from .training import Trainer, TrainConfig
 
@@ -133,8 +133,9 @@ def _backbone_shape(state):
 
 @dataclass
 class Comparison:
-    """One prompt, its K responses, and a labeler's ranking of them: response indices, best first."""
-    prompt: str
+    """One prompt, its K responses, and a labeler's ranking of them: response indices, best first. The prompt is an
+    instruction's text, or a dialogue (tinyworld.Dialogue) whose next turn the responses are."""
+    prompt: object
     responses: list
     ranking: list
 
@@ -152,29 +153,31 @@ class Comparison:
 
 def sample_comparisons(model, tokenizer, items, labeler, k=(4, 9), temperatures=(0.5, 1.0, 1.5, 2.0),
                        max_new_tokens=40, seed=0):
-    """InstructGPT's comparison data: for each Instruction in items, K responses sampled from the model (K drawn
-    between k[0] and k[1]) and ranked by the labeler.
+    """InstructGPT's comparison data: for each item, K responses sampled from the model (K drawn between k[0] and
+    k[1]) and ranked by the labeler. An item is an Instruction (the comparison's prompt is its text) or a Dialogue
+    (the comparison's prompt is the dialogue itself, and the responses are its next turn).
 
     Each response is sampled at a temperature drawn from `temperatures`, so that a prompt's responses range from
     the model's best to its worst: K copies of one answer teach a reward model nothing. A response that repeats
     another one of the same prompt, or has no words, is dropped (a labeler ranks different texts); a prompt left
     with fewer than 2 responses is skipped."""
     rng = random.Random(f"comparisons:{seed}")
+    prompts = [getattr(item, "prompt", item) for item in items]  # an Instruction's text; a Dialogue itself
     slots = [(n, rng.choice(temperatures)) for n, item in enumerate(items) for _ in range(rng.randint(*k))]
     replies = [None] * len(slots)
     for t in sorted(set(temperatures)):
         chosen = [s for s, (_, temp) in enumerate(slots) if temp == t]
         if not chosen:
             continue
-        texts = respond(model, tokenizer, [[("user", items[slots[s][0]].prompt)] for s in chosen], max_new_tokens,
-                        t, seed=rng.randrange(2**31))
+        texts = respond(model, tokenizer, [prompt_turns(prompts[slots[s][0]]) for s in chosen], max_new_tokens, t,
+                        seed=rng.randrange(2**31))
         for s, text in zip(chosen, texts):
             replies[s] = text
     by_item = {}
     for (n, _), text in zip(slots, replies):
         if text.replace(END_OF_TURN, "").strip() and text not in by_item.setdefault(n, []):
             by_item[n].append(text)
-    return [Comparison(items[n].prompt, responses, labeler.rank(items[n], responses))
+    return [Comparison(prompts[n], responses, labeler.rank(items[n], responses))
             for n, responses in sorted(by_item.items()) if len(responses) >= 2]
 
 
@@ -186,12 +189,13 @@ def tokenizer_fingerprint(tokenizer):
 
 
 def encode_response(tokenizer, prompt, response, block_size):
-    """Token ids of a prompt and a response as the reward model reads them: the user's turn, the assistant's
-    marker, then the response as written (with its end-of-turn token if the model wrote one)."""
+    """Token ids of a prompt and a response as the reward model reads them: the user's turn (or the dialogue's
+    turns), the assistant's marker, then the response as written (with its end-of-turn token if the model wrote
+    one)."""
     if not response.replace(END_OF_TURN, "").strip():
         raise ValueError(f"an empty response to {prompt!r}: the reward model scores responses with some text")
     require_chat_tokens(tokenizer)
-    ids = tokenizer.encode(format_chat([("user", prompt)], reply=True) + response)
+    ids = tokenizer.encode(format_chat(prompt_turns(prompt), reply=True) + response)
     if len(ids) > block_size:
         raise ValueError(f"prompt and response have {len(ids)} tokens, more than the block_size of {block_size}: "
                          "shorten the prompt or the response")
@@ -247,10 +251,10 @@ def reward_loss(rm, batch):
 
 @torch.no_grad()
 def score_responses(rm, tokenizer, prompt, responses, batch_size=256):
-    """The reward model's score of each response, as a list of floats. prompt: the one prompt they answer, or a
-    list of prompts, one per response."""
+    """The reward model's score of each response, as a list of floats. prompt: the one prompt they answer (an
+    instruction's text or a dialogue), or a list of prompts, one per response."""
     rm.check_tokenizer(tokenizer)
-    prompts = [prompt] * len(responses) if isinstance(prompt, str) else list(prompt)
+    prompts = list(prompt) if isinstance(prompt, (list, tuple)) else [prompt] * len(responses)
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts for {len(responses)} responses: give one prompt, or one per response")
     block = rm.gpt.config.block_size

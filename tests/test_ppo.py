@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from minigpt import GPT, BPETokenizer, GPTConfig, LMData
-from minigpt.chat import END_OF_TURN, SPECIAL_TOKENS
+from minigpt.chat import END_OF_TURN, SPECIAL_TOKENS, format_chat
 from minigpt.ppo import (AdaptiveKLController, PPOConfig, PPOTrainer, ValueModel, best_of_n_kl, clipped_policy_loss,
                          clipped_value_loss, gae, kl_estimates, kl_penalised_rewards, masked_whiten, response_logprobs,
                          rollout, token_values)
 from minigpt.reward import RewardModel
+from minigpt.tinyworld import Dialogue
 
 
 def right_padded_mask(lengths, T):
@@ -201,6 +202,25 @@ def test_rollout_logprobs_equal_teacher_forced_logprobs_with_padding():
     assert torch.allclose(forced * roll.mask, roll.logprobs, atol=1e-5)
     uncached = rollout(policy, TOKENIZER, PROMPTS * 3, 12, torch.Generator().manual_seed(0), use_cache=False)
     assert torch.equal(uncached.idx, roll.idx) and torch.allclose(uncached.logprobs, roll.logprobs, atol=1e-5)
+
+
+def test_a_dialogue_prompt_is_rolled_out_after_its_turns_and_judged_as_a_dialogue():
+    dialogue = Dialogue("follow-up", (("user", "what colour is a banana?"), ("assistant", "yellow."),
+                                      ("user", "and grass?")), "green.", "answer", ("grass", "green", None))
+    roll = rollout(ending_early(gpt(0)), TOKENIZER, [dialogue, PROMPTS[0]], 8, torch.Generator().manual_seed(0))
+    p = roll.prompt_lengths[0].item()
+    assert roll.idx[0, :p].tolist() == TOKENIZER.encode(format_chat(dialogue.turns, reply=True))
+    seen = []
+
+    class Watcher:  # a gold labeler that records what it is handed
+        def gold_score(self, prompt, response):
+            seen.append(prompt)
+            return 0.0
+
+    ppo = trainer(labeler=Watcher())
+    ppo.prompts = [dialogue]
+    ppo.step()
+    assert seen and all(prompt is dialogue for prompt in seen)
 
 
 def test_a_rollouts_mask_ends_at_the_end_of_turn_token_and_its_text_with_it():

@@ -6,9 +6,10 @@ import torch
 
 from minigpt import GPT, BPETokenizer, GPTConfig
 from minigpt.cache import DamagedModel, load_model_dir, save_model_dir
-from minigpt.chat import END_OF_TURN, SPECIAL_TOKENS
+from minigpt.chat import END_OF_TURN, SPECIAL_TOKENS, format_chat
 from minigpt.reward import (Comparison, RewardData, RewardModel, encode_response, pairwise_accuracy, ranking_loss,
                             reward_loss, sample_comparisons, score_responses, train_reward_model)
+from minigpt.tinyworld import Dialogue
 
 TEXT = "what colour is a banana? yellow. what colour is grass? green. the opposite of hot is cold. " * 20
 TOKENIZER = BPETokenizer().train(TEXT, 300, special_tokens=SPECIAL_TOKENS)
@@ -64,6 +65,22 @@ def test_sampled_comparisons_hold_k_different_responses_ranked_by_the_labeler():
         assert c.ranking == LengthLabeler().rank(None, c.responses)
     again = sample_comparisons(model, TOKENIZER, items, LengthLabeler(), k=(4, 6), max_new_tokens=6, seed=1)
     assert [c.responses for c in again] == [c.responses for c in made]  # seeded
+
+
+DIALOGUE = Dialogue("follow-up", (("user", "what colour is a banana?"), ("assistant", "yellow."),
+                                   ("user", "and grass?")), "green.", "answer", ("grass", "green", None))
+
+
+def test_a_dialogue_is_a_prompt_its_turns_before_the_response():
+    ids = encode_response(TOKENIZER, DIALOGUE, " green." + END_OF_TURN, block_size=48)
+    assert TOKENIZER.decode(ids) == format_chat(DIALOGUE.turns, reply=True) + " green." + END_OF_TURN
+    made = sample_comparisons(gpt(), TOKENIZER, [DIALOGUE] * 3, LengthLabeler(), k=(4, 6), max_new_tokens=6, seed=1)
+    assert made and all(c.prompt is DIALOGUE for c in made)  # the labeler is handed the dialogue, not its text
+    rm = RewardModel(gpt(), TOKENIZER).eval()
+    responses = [" green." + END_OF_TURN, " yellow."]
+    alone = [score_responses(rm, TOKENIZER, DIALOGUE, [r])[0] for r in responses]
+    assert score_responses(rm, TOKENIZER, DIALOGUE, responses) == pytest.approx(alone, abs=1e-6)
+    assert score_responses(rm, TOKENIZER, [DIALOGUE, PROMPTS[1]], responses)[0] == pytest.approx(alone[0], abs=1e-6)
 
 
 def test_a_response_is_read_after_the_assistant_marker_with_its_end_of_turn():
