@@ -3,7 +3,8 @@ rates of the SFT model? The experiments behind notebook 07's RLHF model, which d
 
     python benchmarks/chat_rlhf.py                                   # SFT on half, RM and PPO on the other half
     python benchmarks/chat_rlhf.py --beta 0.3 --lr 3e-5              # a cautious PPO
-    python benchmarks/chat_rlhf.py --reward gold                     # the dialogue labeler itself as the reward
+    python benchmarks/chat_rlhf.py --reward gold --beta 0.3 --lr 3e-5  # the dialogue labeler itself as the reward
+    python benchmarks/chat_rlhf.py --careless 0.5 --beta 0.3 --lr 3e-5 # rankings at 76% agreement
     python benchmarks/chat_rlhf.py --sft-share 1                     # the shipped chat-sft, PPO on all its dialogues
 
 InstructGPT's PPO prompts came without demonstrations. Here the training dialogues are shuffled and split: the SFT
@@ -18,29 +19,37 @@ every training dialogue, whose demonstrations it has learned. Then:
      model on the PPO share, against the reward model or (--reward gold) 3 x the labeler's gold score; every
      --every steps the greedy replies' behaviour rate (zoo.behaviour_rates) on each share, validation and test.
 
-Measured on 2026-12-02 (2 threads; `make bench` 60 ms/step; PPO 1.1-2 s a step), noiseless comparisons (12 rounds,
-1,783 of them on the PPO share), reward model validation / test accuracy 0.79 / 0.68; behaviour rates of greedy
+Measured on 2026-12-02 (2 threads; `make bench` 60 ms/step; PPO 1.1-2 s a step, a run 5-6 min), 12 rounds of
+comparisons on the PPO share (1,783); reward model accuracy against the noiseless labeler, validation / test, 0.79 /
+0.68 from noiseless rankings, 0.671 / 0.644 from careless 0.5 ones (75.6% agreement); behaviour rates of greedy
 replies, PPO share / validation / test:
 
-    sft share  reward  beta  lr     steps  SFT                  after PPO            mean KL at the end
-    0.5        RM      0.05  1e-4   60     0.854 / 0.85 / 0.817  0.803 / 0.775 / 0.478  5.4 (8.2 at step 40)
-    0.5        RM      0.3   3e-5   60     0.854 / 0.85 / 0.817  0.873 / 0.825 / 0.791  1.0 (best: 0.892 / 0.85 / 0.852 at 20)
-    0.5        gold    0.05  1e-4   60     0.854 / 0.85 / 0.817  0.930 / 0.85 / 0.687  1.2
-    1          RM      0.05  1e-4   40     0.95  / 0.925 / 0.913 -    / 0.725 / 0.583  3.3   (scratch run: chat-sft and a
-                                                                                          noiseless RM on all 314)
+    sft share  reward        beta  lr    steps  SFT                   after PPO              KL at the end
+    0.5        RM            0.05  1e-4  60     0.854 / 0.85 / 0.817  0.803 / 0.775 / 0.478  5.4 (8.2 at step 40)
+    0.5        RM            0.3   3e-5  60     0.854 / 0.85 / 0.817  0.873 / 0.825 / 0.791  1.0 (0.892 / 0.85 / 0.852 at 20)
+    0.5        RM, careless  0.3   3e-5  60     0.854 / 0.85 / 0.817  0.854 / 0.875 / 0.757  0.6
+    0.5        gold          0.05  1e-4  60     0.854 / 0.85 / 0.817  0.930 / 0.85 / 0.687   1.2
+    0.5        gold          0.3   3e-5  60     0.854 / 0.85 / 0.817  0.943 / 0.875 / 0.887  0.5
+    1          RM            0.05  1e-4  40     0.95 / 0.925 / 0.913  - / 0.725 / 0.583      3.3  (a scratch run: chat-sft, and
+                                                                                           a noiseless RM on all 314)
+
+Test rates by behaviour, SFT -> the cautious PPO with the gold reward: clarify/ask 0.58 -> 0.75, follow-up 0.42 ->
+0.83, mistake/correct 0.92 -> 1.0, the rest unchanged (clarify/answer 1.0, decline 1.0 and 0.75, keep 1.0, premise
+0.68): every behaviour at least SFT's, as notebook 07 is to assert. With the careless reward model instead: clarify/ask
+0.17, follow-up 0.67, correct 0.75, keep 0.92, premise 0.58.
 
 What they show:
   - PPO needs prompts that SFT has not learned: on chat-sft's own training dialogues (0.95 already) it only drifts,
     and the held-out rates fall with the KL.
-  - On the PPO share a noiseless reward model still cannot guide the standard settings: the KL passes 5 within 30
-    steps and every rate falls (reward hacking). A cautious PPO (beta 0.3, lr 3e-5) raises the PPO share's rate to
-    0.89-0.91 and the test rate to 0.85 for a while (step 10-20), then gives it back: within seed noise of SFT.
-  - Even the gold labeler as the reward raises only what PPO trains on (PPO share 0.854 -> 0.93); held-out dialogues,
-    about facts the models never saw, fall to 0.687: asking "who do you mean?" rises from 0.58 to 1.0 on ambiguous
-    requests, and spreads to follow-ups ("and where does she live?", 0.42 -> 0.08), which look the same but for a
-    name said two turns before.
-So the RLHF model of notebook 07 needs more than a better reward model: PPO prompts whose behaviour transfers (held
-out by dialogue, not by fact), and a held-out measure of the behaviours themselves.
+  - With the gold labeler as the reward, a cautious PPO (beta 0.3, lr 3e-5) raises every rate, held out too
+    (0.817 -> 0.887 on test at KL 0.5). The standard settings (beta 0.05, lr 1e-4) do not: the PPO share gains, but
+    asking "who do you mean?" spreads from ambiguous requests to follow-ups ("and where does she live?", 0.42 ->
+    0.08), which look the same but for a name said two turns before, and the test rate falls to 0.687.
+  - A learned reward model is what fails. From noiseless rankings (0.79 / 0.68 pairwise) the standard settings hack it
+    within 20 steps (KL past 5, every rate falls) and the cautious ones stay within noise of SFT (0.852 at step 20,
+    0.791 at 60); from careless rankings at the issue's 73-76% agreement (0.67 / 0.64) PPO finds nothing to gain.
+So notebook 07's RLHF model needs a reward model far better than these on the replies PPO samples; the PPO recipe
+(cautious settings, prompts without demonstrations) is ready for it.
 """
 import argparse
 import copy
