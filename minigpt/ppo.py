@@ -254,7 +254,8 @@ def sample_responses(policy, prompt_ids, max_new_tokens, end_id, generator=None,
 
 def rollout(policy, tokenizer, prompts, max_new_tokens, generator=None, use_cache=True):
     """Responses of the policy to prompts (texts of user turns, or dialogues whose next turn it writes), sampled in
-    groups of equal prompt length, gathered into one right-padded Rollout. A clear error when a prompt leaves no room for max_new_tokens in the context."""
+    groups of equal prompt length, gathered into one right-padded Rollout. A clear error when a prompt leaves no
+    room for max_new_tokens in the context."""
     require_chat_tokens(tokenizer)
     end_id = tokenizer.special_tokens[END_OF_TURN]
     encoded, groups = encode_prompts(tokenizer, [prompt_turns(p) for p in prompts], max_new_tokens,
@@ -321,10 +322,10 @@ def check_models(policy, reference, reward_model, tokenizer):
 class PPOTrainer:
     """PPO on a policy (a GPT, modified in place) against a reward model, with the KL penalty to a frozen reference.
 
-    prompts: what to sample responses to: user turns (texts), or Dialogues. labeler: optional, a gold labeler whose mean score of the
-    rollouts is logged beside the reward model's. ptx_data: optional LMData of pre-training text, whose LM loss
-    joins the loss with weight config.ptx_coef. step() runs one PPO step and returns its statistics; run(steps)
-    runs several, and history keeps every step's."""
+    prompts: what to sample responses to: user turns (texts), or Dialogues. labeler: optional, a gold labeler whose
+    mean score of the rollouts is logged beside the reward model's. ptx_data: optional LMData of pre-training text,
+    whose LM loss joins the loss with weight config.ptx_coef. step() runs one PPO step and returns its statistics;
+    run(steps) runs several, and history keeps every step's."""
 
     def __init__(self, policy, reference, reward_model, tokenizer, prompts, config=None, labeler=None, ptx_data=None,
                  value_model=None):
