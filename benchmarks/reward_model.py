@@ -53,10 +53,10 @@ Counting and lists are missed as often on the training prompts as on new ones: t
 kind; the numbers from a to b in order) are not learned from this much data by this model, while the facts of new
 prompts mostly are. Noise then takes 6-13 points more.
 
-"c0.54" is --noise 0 --careless 0.54: the labeler ranks correctly, except that it shuffles 54% of its rankings at random (a careless labeler), which
-agrees with the noiseless labeler on 73% of pairs as noise 0.4 does; but where Gaussian noise on the scores turns a
-pair that differs by one weight-1 rule into a near coin flip (58% right), the careless labeler's mistakes fall on
-every pair alike. The same 24 rounds then give 0.774 / 0.761 instead of 0.724 / 0.715: how labelers disagree matters
+"c0.54" is --noise 0 --careless 0.54: the labeler ranks correctly, except that it shuffles 54% of its rankings at
+random (a careless labeler), which agrees with the noiseless labeler on 73% of pairs as noise 0.4 does; but where
+Gaussian noise on the scores turns a pair that differs by one weight-1 rule into a near coin flip (58% right), the
+careless labeler's mistakes fall on every pair alike. The same 24 rounds then give 0.774 / 0.761 instead of 0.724 / 0.715: how labelers disagree matters
 as much as how often. Still short of 0.85, and the noiseless labeler's 0.837 / 0.805 bounds what this much data can
 give.
 Noise 0.4 is the setting at which the noisy labeler agrees with the noiseless one on ~72% of pairs (InstructGPT's
@@ -91,7 +91,7 @@ import torch
 
 from minigpt import tinyworld, zoo
 from minigpt.reward import (RewardData, RewardModel, gold_pairs, pairwise_accuracy, reward_batch, reward_loss,
-                            score_responses, train_reward_model)
+                            train_reward_model)
 from minigpt.sft import set_dropout
 
 
@@ -111,14 +111,13 @@ def kwise_loss(rm, tok, comparisons, batch_size=32):
 
 
 def accuracy_by_kind(rm, tok, comparisons, gold):
-    """{instruction kind: pairwise accuracy against gold} over comparisons: which rules the reward model misses."""
-    agree, total = {}, {}
+    """{instruction kind: pairwise accuracy against gold} over comparisons: which rules the reward model misses.
+    Kinds whose comparisons hold no pair that gold scores apart are left out."""
+    by_kind = {}
     for c in comparisons:
-        kind, scores = gold.instruction(c.prompt).kind, score_responses(rm, tok, c.prompt, c.responses)
-        pairs = gold_pairs(gold, c.prompt, c.responses)
-        agree[kind] = agree.get(kind, 0) + sum(scores[a] > scores[b] for a, b in pairs)
-        total[kind] = total.get(kind, 0) + len(pairs)
-    return {kind: round(agree[kind] / total[kind], 3) for kind in sorted(total) if total[kind]}
+        by_kind.setdefault(gold.instruction(c.prompt).kind, []).append(c)
+    return {kind: round(pairwise_accuracy(rm, tok, group, gold), 3) for kind, group in sorted(by_kind.items())
+            if any(gold_pairs(gold, c.prompt, c.responses) for c in group)}
 
 
 def run(rounds, epochs, noise, learning_rate, batch_size, grouped, seed, data_cache, careless=0.0,
