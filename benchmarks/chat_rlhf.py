@@ -77,26 +77,9 @@ import time
 import torch
 
 from minigpt import tinyworld, zoo
-from minigpt.ppo import Experience, PPOTrainer, gae, kl_penalised_rewards
+from minigpt.ppo import PPOTrainer, labeler_reward
 from minigpt.reward import RewardModel, pairwise_accuracy, sample_comparisons, train_reward_model
 from minigpt.sft import set_dropout
-
-
-class GoldPPOTrainer(PPOTrainer):
-    """PPO with scale x the labeler's gold score as the reward instead of the reward model's (which still gives the
-    value model its start): what PPO could reach with a perfect reward model."""
-
-    scale = 3.0
-
-    @torch.no_grad()
-    def experience(self, prompts):
-        exp = super().experience(prompts)
-        roll, mask = exp.rollout, exp.rollout.mask
-        scores = torch.tensor([self.scale * self.labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)],
-                              device=mask.device)
-        rewards = kl_penalised_rewards(scores, roll.logprobs, exp.ref_logprobs, mask, self.beta)
-        advantages, returns = gae(rewards, exp.values, mask, self.config.gamma, self.config.lam)
-        return Experience(roll, exp.ref_logprobs, exp.values, scores, rewards, advantages, returns)
 
 
 def shares(train, sft_share, seed=0):
@@ -173,8 +156,9 @@ def main():
                    "RM accuracy": {s: round(pairwise_accuracy(rm, tok, data[s], gold), 3) for s in ("validation", "test")}})
     print(json.dumps({k: v for k, v in result.items() if k not in ("args", "SFT")}), flush=True)
     config = zoo.ppo_config(beta=args.beta, learning_rate=args.lr, value_warmup=3, value_clip=10.0)
-    trainer = (GoldPPOTrainer if args.reward == "gold" else PPOTrainer)(
-        copy.deepcopy(sft), sft, rm, tok, [task["prompt"](item) for item in ppo_share], config, labeler=gold)
+    score = labeler_reward(gold, 3.0) if args.reward == "gold" else None  # the gold labeler x 3: PPO's best case
+    trainer = PPOTrainer(copy.deepcopy(sft), sft, rm, tok, [task["prompt"](item) for item in ppo_share], config,
+                         labeler=gold, score=score)
     result["curve"] = []
     for step in range(1, args.steps + 1):
         stats = trainer.step()

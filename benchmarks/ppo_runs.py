@@ -54,26 +54,7 @@ import torch
 
 from minigpt import tinyworld, zoo
 from minigpt.ppo import kl_estimates, response_logprobs, rollout
-from minigpt.reward import RewardModel
 from reward_for_ppo import sampled_gold  # benchmarks/ is the script's own folder
-
-
-class GoldReward(RewardModel):
-    """The gold labeler as a reward model (its score x scale): what PPO could reach with a perfect one. The value
-    model still starts from the learned RM's backbone and head."""
-
-    def __init__(self, rm, tokenizer, labeler, scale=3.0):
-        super().__init__(rm.gpt, tokenizer)
-        self.head, self.offset = rm.head, rm.offset
-        self.labeler, self.decode, self.scale = labeler, tokenizer.decode, scale
-
-    def forward(self, idx, lengths):
-        scores = []
-        for row, n in zip(idx.tolist(), lengths.tolist()):
-            prompt, response = self.decode(row[:n]).split("<|assistant|>", 1)
-            prompt = prompt.replace("<|user|>", "").replace("<|end|>", "").strip()
-            scores.append(self.scale * self.labeler.gold_score(prompt, response))
-        return torch.tensor(scores)
 
 
 def hardest_prompts(sft, tok, items, gold, n, samples=8):
@@ -104,12 +85,11 @@ def run(args, seed):
     rm, _ = zoo.load("rm", progress=False)
     if args.rm_weights:  # a reward model trained by benchmarks/reward_for_ppo.py --save
         rm.load_state_dict(torch.load(args.rm_weights, weights_only=True))
-    if args.reward == "gold":
-        rm = GoldReward(rm, tok, gold)
     config = zoo.ppo_config(beta=args.beta, learning_rate=args.lr, batch_size=args.batch_size,
                             minibatch_size=args.minibatch_size, value_warmup=args.value_warmup,
                             value_clip=args.value_clip, ptx_coef=args.ptx, seed=seed)
-    trainer = zoo.ppo_trainer(config, reward_model=rm)
+    # with --reward gold the gold labeler x 3 is the reward (PPO's best case); the RM still starts the value model
+    trainer = zoo.ppo_trainer(config, reward_model=rm, gold_scale=3.0 if args.reward == "gold" else None)
     reference, hardest = trainer.reference, ()
     if args.hardest:  # PPO on the training prompts the SFT model answers worst: where there is most to gain
         hardest = trainer.prompts = hardest_prompts(reference, tok, splits["train"], gold, args.hardest)

@@ -324,16 +324,19 @@ class PPOTrainer:
 
     prompts: what to sample responses to: user turns (texts), or Dialogues. labeler: optional, a gold labeler whose
     mean score of the rollouts is logged beside the reward model's. ptx_data: optional LMData of pre-training text,
-    whose LM loss joins the loss with weight config.ptx_coef. step() runs one PPO step and returns its statistics;
-    run(steps) runs several, and history keeps every step's."""
+    whose LM loss joins the loss with weight config.ptx_coef. score: optional, score(prompts, responses) -> one
+    number per response, the reward in place of the reward model's (which still starts the value model): PPO
+    against the gold labeler itself, for instance (labeler_reward). step() runs one PPO step and returns its
+    statistics; run(steps) runs several, and history keeps every step's."""
 
     def __init__(self, policy, reference, reward_model, tokenizer, prompts, config=None, labeler=None, ptx_data=None,
-                 value_model=None):
+                 value_model=None, score=None):
         check_models(policy, reference, reward_model, tokenizer)
         if not prompts:
             raise ValueError("PPO needs prompts to sample responses to")
         self.config = config = config or PPOConfig()
         self.tokenizer, self.prompts, self.labeler, self.ptx_data = tokenizer, list(prompts), labeler, ptx_data
+        self.score = score
         self.policy, self.reference = set_dropout(policy, 0.0), set_dropout(reference, 0.0).eval()
         self.reward_model = reward_model.eval()
         set_dropout(reward_model.gpt, 0.0)
@@ -356,7 +359,10 @@ class PPOTrainer:
         T, mask = roll.mask.size(1), roll.mask
         ref_logprobs = response_logprobs(self.reference, roll.idx, roll.prompt_lengths, T)
         values = token_values(self.value, roll.idx, roll.prompt_lengths, T) * mask
-        scores = self.reward_model(roll.idx, roll.lengths)  # r_θ(x, y), read at the response's last token
+        if self.score is None:
+            scores = self.reward_model(roll.idx, roll.lengths)  # r_θ(x, y), read at the response's last token
+        else:
+            scores = torch.as_tensor(self.score(roll.prompts, roll.responses), dtype=torch.float, device=mask.device)
         rewards = kl_penalised_rewards(scores, roll.logprobs, ref_logprobs, mask, self.beta)
         advantages, returns = gae(rewards, values, mask, self.config.gamma, self.config.lam)
         return Experience(roll, ref_logprobs, values, scores, rewards, advantages, returns)
@@ -450,6 +456,11 @@ class PPOTrainer:
         self.policy.load_state_dict(snapshot["policy"])
         self.value.load_state_dict(snapshot["value"])
         self.optimizer.load_state_dict(snapshot["optimizer"])
+
+
+def labeler_reward(labeler, scale=1.0):
+    """A score function for PPOTrainer(score=...): scale x the labeler's gold score of each response."""
+    return lambda prompts, responses: [scale * labeler.gold_score(p, r) for p, r in zip(prompts, responses)]
 
 
 def best_of_n_kl(n):

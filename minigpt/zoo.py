@@ -26,7 +26,7 @@ from .data import LMData
 from .incontext import (common_tokens, induction_head_scores, key_match_scores, mapping_prompts, repeated_random_tokens,
                         shot_curve)
 from .model import GPT, GPTConfig
-from .ppo import PPOConfig, PPOTrainer
+from .ppo import PPOConfig, PPOTrainer, labeler_reward
 from .prompting import accuracy, task_accuracies
 from .reward import (RewardModel, encode_response, gold_pairs, pairwise_accuracy, reward_batch, sample_comparisons,
                      train_reward_model)
@@ -347,15 +347,18 @@ def pretraining_data(block_size=64, batch_size=8):
     return LMData(_pretraining_tokens(), block_size, batch_size)
 
 
-def ppo_trainer(config, prompts="train", reward_model=None):
+def ppo_trainer(config, prompts="train", reward_model=None, gold_scale=None):
     """A PPOTrainer on copies of the shipped SFT model (the policy, and the frozen reference) against the shipped
     reward model (or reward_model), on the prompts of an instructions split, with the noiseless gold labeler watching
-    and the pre-training text at hand for PPO-ptx (its LM loss is logged as "ptx loss" even when ptx_coef is 0)."""
+    and the pre-training text at hand for PPO-ptx (its LM loss is logged as "ptx loss" even when ptx_coef is 0).
+    gold_scale: the reward is gold_scale x the gold labeler's score instead of the reward model's: PPO's best case."""
     sft, _ = load("sft", progress=False)
     rm = reward_model if reward_model is not None else load("rm", progress=False)[0]
     splits = instructions(seed=0)
+    gold = GoldLabeler(splits)
     return PPOTrainer(copy.deepcopy(sft), sft, rm, tokenizer(chat=True), [i.prompt for i in splits[prompts]], config,
-                      labeler=GoldLabeler(splits), ptx_data=pretraining_data())
+                      labeler=gold, ptx_data=pretraining_data(),
+                      score=None if gold_scale is None else labeler_reward(gold, gold_scale))
 
 
 # ---- Notebook 07: ChatGPT's step 1, SFT on dialogues -------------------------------------------------------

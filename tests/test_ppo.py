@@ -10,8 +10,8 @@ import torch
 from minigpt import GPT, BPETokenizer, GPTConfig, LMData
 from minigpt.chat import END_OF_TURN, SPECIAL_TOKENS, format_chat
 from minigpt.ppo import (AdaptiveKLController, PPOConfig, PPOTrainer, ValueModel, best_of_n_kl, clipped_policy_loss,
-                         clipped_value_loss, gae, kl_estimates, kl_penalised_rewards, masked_whiten, response_logprobs,
-                         rollout, token_values)
+                         clipped_value_loss, gae, kl_estimates, kl_penalised_rewards, labeler_reward, masked_whiten,
+                         response_logprobs, rollout, token_values)
 from minigpt.reward import RewardModel
 from minigpt.tinyworld import Dialogue
 
@@ -185,12 +185,13 @@ def ending_early(policy, strength=4.0):
     return policy
 
 
-def trainer(config=None, ptx_data=None, labeler=None, **models):
+def trainer(config=None, ptx_data=None, labeler=None, score=None, **models):
     policy = models.get("policy", ending_early(gpt(0)))
     reference = models.get("reference", copy.deepcopy(policy))
     rm = models.get("rm", RewardModel(gpt(1), TOKENIZER))
     config = config or PPOConfig(batch_size=4, minibatch_size=2, ppo_epochs=2, max_new_tokens=8, learning_rate=1e-3)
-    return PPOTrainer(policy, reference, rm, TOKENIZER, PROMPTS, config, labeler=labeler, ptx_data=ptx_data)
+    return PPOTrainer(policy, reference, rm, TOKENIZER, PROMPTS, config, labeler=labeler, ptx_data=ptx_data,
+                      score=score)
 
 
 def test_rollout_logprobs_equal_teacher_forced_logprobs_with_padding():
@@ -221,6 +222,25 @@ def test_a_dialogue_prompt_is_rolled_out_after_its_turns_and_judged_as_a_dialogu
     ppo.prompts = [dialogue]
     ppo.step()
     assert seen and all(prompt is dialogue for prompt in seen)
+
+
+def test_a_score_function_replaces_the_reward_models_score_and_is_handed_each_prompt_and_response():
+    class Lengths:  # a labeler that likes long responses, and records what it is handed
+        def __init__(self):
+            self.seen = []
+
+        def gold_score(self, prompt, response):
+            self.seen.append((prompt, response))
+            return float(len(response))
+
+    labeler = Lengths()
+    ppo = trainer(score=labeler_reward(labeler, scale=2.0), config=PPOConfig(batch_size=6, minibatch_size=3,
+                                                                               max_new_tokens=8, beta=0.1))
+    exp = ppo.experience(PROMPTS * 2)
+    assert labeler.seen == list(zip(PROMPTS * 2, exp.rollout.responses))
+    assert exp.scores.tolist() == [2.0 * len(r) for r in exp.rollout.responses]
+    kl = (exp.rollout.logprobs - exp.ref_logprobs) * exp.rollout.mask
+    assert torch.allclose(exp.rewards.sum(1), exp.scores - 0.1 * kl.sum(1), atol=1e-5)  # score at the last token
 
 
 def test_a_rollouts_mask_ends_at_the_end_of_turn_token_and_its_text_with_it():
