@@ -15,7 +15,7 @@ the rest are the PPO share, prompts only. With --sft-share 1 the shipped chat-sf
 every training dialogue, whose demonstrations it has learned. With --instructions it is InstructGPT's steps on the
 885 training instructions instead (notebook 06): SFT by sft_recipe on the SFT share alone, the instructions' gold
 labeler, and the mean gold score of greedy replies where dialogues measure behaviour rates. Then:
-  1. comparison data: --rounds rounds of K = 4-9 replies of the SFT model to each PPO-share dialogue (temperatures
+  1. comparison data: --rounds rounds of K = 4-9 replies of the SFT model to each PPO-share dialogue (--temperatures,
      0.5-2), ranked by the dialogue labeler with --careless noise (0: noiseless);
   2. a reward model from the SFT weights, --rm-epochs epochs, lr 1e-3; its pairwise accuracy against the noiseless
      labeler on fresh comparisons for the validation and the test dialogues;
@@ -36,6 +36,9 @@ replies, PPO share / validation / test:
     0.5        gold          0.3   3e-5  60     0.854 / 0.85 / 0.817  0.943 / 0.875 / 0.887  0.5
     1          RM            0.05  1e-4  40     0.95 / 0.925 / 0.913  - / 0.725 / 0.583      3.3  (a scratch run: chat-sft, and
                                                                                            a noiseless RM on all 314)
+    0.25       RM            0.3   3e-5  60     0.792 / 0.825 / 0.609  0.818 / 0.775 / 0.643  2.1
+               (2026-12-02: reward model 0.84 / 0.764 from 2,734 comparisons; no trend, test 0.557-0.643 on the way;
+               clarify/ask 0.92 -> 0.33)
 
 Test rates by behaviour, SFT -> the cautious PPO with the gold reward: clarify/ask 0.58 -> 0.75, follow-up 0.42 ->
 0.83, mistake/correct 0.92 -> 1.0, the rest unchanged (clarify/answer 1.0, decline 1.0 and 0.75, keep 1.0, premise
@@ -52,6 +55,8 @@ What they show:
   - A learned reward model is what fails. From noiseless rankings (0.79 / 0.68 pairwise) the standard settings hack it
     within 20 steps (KL past 5, every rate falls) and the cautious ones stay within noise of SFT (0.852 at step 20,
     0.791 at 60); from careless rankings at the issue's 73-76% agreement (0.67 / 0.64) PPO finds nothing to gain.
+    SFT on a quarter of the dialogues leaves more room and a better reward model (0.84 / 0.76), and PPO wanders with
+    no trend: asking falls from 0.92 to 0.33 while correcting rises from 0.17 to 0.5.
 So notebook 07's RLHF model needs a reward model far better than these on the replies PPO samples; the PPO recipe
 (cautious settings, prompts without demonstrations) is ready for it.
 
@@ -67,6 +72,26 @@ mean gold score of greedy replies, PPO share / validation / test:
 The PPO share gains 0.04 against a noiseless reward model, 0.01-0.03 against the careless one, and the held-out prompts
 stay within noise of SFT (+0.02 on test, -0.02 to +0.01 on validation): the first learned reward models here that PPO
 does not make worse, and still not the clear margin notebook 06 is to assert.
+
+2026-12-02 (bench_ms ~60), beta 0.3 and lr 3e-5 unless stated: the ceiling, and a smaller SFT share (InstructGPT's SFT
+prompts were ~17% of its three datasets' prompts):
+
+    sft share  reward                          RM acc.    SFT                    after 60 steps          KL
+    0.5        the gold labeler x 3            -          0.788 / 0.804 / 0.639  0.846 / 0.822 / 0.659  0.6
+    0.25       RM from noiseless rankings      0.86/0.88  0.686 / 0.668 / 0.575  0.707 / 0.675 / 0.592  2.5
+    0.25       the same, --temperatures 1      0.80/0.82  0.686 / 0.668 / 0.575  0.725 / 0.658 / 0.603  2.8
+    0.25       gold x 3, beta 0.05, lr 1e-4    -          0.686 / 0.668 / 0.575  0.770 / 0.738 / 0.603  2.1
+
+(The noiseless RM's best point: 0.72 / 0.71 / 0.594 at step 10. The gold run is still rising at the end; its test
+score was 0.629 at step 40.)
+
+Even the gold reward gains only 0.06 on the PPO share in 60 cautious steps (notebook 06 has room for about that many).
+With SFT on a quarter of the prompts the reward model reaches 0.86-0.88 against the noiseless labeler (a weaker SFT
+model's samples differ more, and are easier to rank: accuracies over different SFT models' samples do not compare),
+and PPO still gains 0.02-0.03 (0.04 on the PPO share when the reward model learns from temperature-1 samples only, as
+PPO samples; validation no better), where the gold reward at the standard settings gains 0.08 on the PPO share and 0.07
+on validation prompts, still rising at step 60. The reward model is what holds PPO back, and a high pairwise accuracy
+over samples at temperatures 0.5-2 does not make it one that PPO can climb.
 """
 import argparse
 import copy
@@ -92,8 +117,9 @@ def shares(train, sft_share, seed=0):
     return shuffled[:cut], shuffled[cut:]
 
 
-def sampled(model, tok, items, labeler, rounds, offset):
-    return [c for r in range(rounds) for c in sample_comparisons(model, tok, items, labeler, seed=offset + r)]
+def sampled(model, tok, items, labeler, rounds, offset, temperatures=(0.5, 1.0, 1.5, 2.0)):
+    return [c for r in range(rounds)
+            for c in sample_comparisons(model, tok, items, labeler, temperatures=tuple(temperatures), seed=offset + r)]
 
 
 def task_pieces(instructions):
@@ -119,6 +145,8 @@ def main():
     parser.add_argument("--sft-share", type=float, default=0.5, help="the share of training prompts SFT learns")
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--careless", type=float, default=0.0, help="the labeler's share of random rankings")
+    parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0],
+                        help="the temperatures of the reward model's training comparisons (its held-out ones: 0.5-2)")
     parser.add_argument("--rm-epochs", type=float, default=3)
     parser.add_argument("--reward", choices=["rm", "gold"], default="rm")
     parser.add_argument("--beta", type=float, default=zoo.PPO_SETTINGS["beta"])
@@ -146,7 +174,7 @@ def main():
     result = {"args": vars(args), "SFT": rates(sft)}
     print(json.dumps(result), flush=True)
     noisy = task["noisy"](args.careless)
-    data = {"train": sampled(sft, tok, ppo_share, noisy, args.rounds, 0),
+    data = {"train": sampled(sft, tok, ppo_share, noisy, args.rounds, 0, args.temperatures),
             "validation": sampled(sft, tok, splits["validation"], noisy, 3, 1000),
             "test": sampled(sft, tok, splits["test"], noisy, 3, 2000)}
     torch.manual_seed(0)
