@@ -240,7 +240,7 @@ def test_a_score_function_replaces_the_reward_models_score_and_is_handed_each_pr
     assert labeler.seen == list(zip(PROMPTS * 2, exp.rollout.responses))
     assert exp.scores.tolist() == [2.0 * len(r) for r in exp.rollout.responses]
     kl = (exp.rollout.logprobs - exp.ref_logprobs) * exp.rollout.mask
-    assert torch.allclose(exp.rewards.sum(1), exp.scores - 0.1 * kl.sum(1), atol=1e-5)  # score at the last token
+    assert torch.allclose(exp.rewards.sum(1), exp.scores - 0.1 * kl.sum(1), atol=1e-5)  # into the rewards, as r_θ would
 
 
 def test_a_rollouts_mask_ends_at_the_end_of_turn_token_and_its_text_with_it():
