@@ -73,8 +73,8 @@ The PPO share gains 0.04 against a noiseless reward model, 0.01-0.03 against the
 stay within noise of SFT (+0.02 on test, -0.02 to +0.01 on validation): the first learned reward models here that PPO
 does not make worse, and still not the clear margin notebook 06 is to assert.
 
-2026-12-02 (bench_ms ~60), beta 0.3 and lr 3e-5 unless stated: the ceiling, and a smaller SFT share (InstructGPT's SFT
-prompts were ~17% of its three datasets' prompts):
+2026-12-02 (`make bench` 49.4 ms/step), beta 0.3, lr 3e-5 unless stated: the ceiling, and a smaller SFT share
+(InstructGPT's SFT prompts were ~17% of its three datasets' prompts):
 
     sft share  reward                          RM acc.    SFT                    after 60 steps          KL
     0.5        the gold labeler x 3            -          0.788 / 0.804 / 0.639  0.846 / 0.822 / 0.659  0.6

@@ -36,11 +36,11 @@ validation / test accuracy against the noiseless labeler:
     12      2       1e-3   0      0.850  0.767    --by-kind (2026-12-02, bench_ms 60; 276 s): this script's own samples
     12      2       1e-3   0      0.774  0.659    --temperatures 0.5 0.75 1 1.25 1.5: fewer gibberish responses, and the
                                                   pairs left are harder (6,600 comparisons against 9,000; 195 s)
-    12      2       1e-3   0      0.797  0.752    --base-iters 6000 (2026-12-02; 219 s): the SFT recipe on a base model
-                                                  pre-trained 3x longer, 25 passes over the 1.5M characters of text
-                                                  (its validation loss lowest, 0.826, at step 3,500, 0.926 at the end).
-                                                  That SFT model is better (test gold 0.722 against 0.694), its reward
-                                                  model no better: count 0.72 and list 0.63 on validation
+    12      2       1e-3   0      0.797  0.752    --base-iters 6000 (2026-12-02, bench_ms 49; 219 s): the SFT recipe on
+                                                  a base pre-trained 3x longer, 25 passes over the 1.5M characters of
+                                                  text (its validation loss lowest, 0.826, at step 3,500, 0.926 at the
+                                                  end). That SFT model is better (test gold 0.722 against 0.694), its
+                                                  reward model no better: count 0.72 and list 0.63 on validation
 
 (Batch 32 prompts; the rows come from scratch runs of this code with other sampling seeds: the validation prompts'
 ~1,000 pairs move the accuracy by +-0.03 from one sampling to the next.)
