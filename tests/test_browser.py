@@ -184,10 +184,18 @@ def wait_for_change(read, before, timeout=60):
     pytest.fail(f"the output did not change within {timeout} s; it still reads: {before[:200]!r}")
 
 
+NOT_SCRIPT_ERRORS = (
+    "Failed to load resource",  # a missing favicon is no JavaScript error
+    # Chromium's notice when the previous test's notebook, left with unsaved outputs, asks to confirm leaving and
+    # the browser declines to show the dialog: the next test's driver.get(), not a script of the page under test
+    "Blocked attempt to show a 'beforeunload' confirmation panel",
+)
+
+
 def console_errors(driver):
-    """The console's SEVERE entries, leaving out failed resource loads (a missing favicon is no JavaScript error)."""
+    """The console's SEVERE entries, leaving out the browser's own notices (NOT_SCRIPT_ERRORS)."""
     return [e["message"] for e in driver.get_log("browser")
-            if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]]
+            if e["level"] == "SEVERE" and not any(notice in e["message"] for notice in NOT_SCRIPT_ERRORS)]
 
 
 def screenshot_without_console_errors(driver, name):
@@ -241,3 +249,20 @@ def test_notebook_05_be_the_labeler_takes_a_new_ranking(browser, lab):
     after = wait_for_change(lambda: widget_output(box), before)
     assert f"your ranking: {new} > " in after
     screenshot_without_console_errors(browser, "05_be_the_labeler.png")
+
+
+def test_notebook_07_chat_answers_a_typed_message(browser, lab):
+    from selenium.webdriver.common.keys import Keys
+
+    errors = open_and_run_all(browser, lab, "07_chatgpt_dialogue.ipynb")
+    assert not errors, errors
+    box = rendered_widget(browser, ".widget-text input", "07")
+    before = widget_output(box)
+    assert before.startswith("you: what pet does she have?\nassistant: who do you mean?")  # the scripted opening
+    message = box.find_element("css selector", ".widget-text input")
+    message.click()
+    message.send_keys("and what food does she like?")
+    box.find_element("css selector", "button.mod-primary").click()  # send
+    after = wait_for_change(lambda: widget_output(box), before)
+    assert after.startswith(before) and "\nyou: and what food does she like?\nassistant: " in after
+    screenshot_without_console_errors(browser, "07_chat.png")
