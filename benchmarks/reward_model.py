@@ -56,6 +56,9 @@ validation / test accuracy against the noiseless labeler:
                                                   pairs that the labeler scores equal and ranks by length left out,
                                                   on the same samples as the --by-kind row's 0.850 / 0.767: the
                                                   length order of ties neither helps nor hurts (count 0.70 again)
+    12      3       3e-4   0      0.835  0.753    (2026-12-02, bench_ms 22; 190 s) a tenth of the base model's
+    12      3       1e-4   0      0.798  0.737    learning rate or less, as InstructGPT's reward models were trained
+                                                  (9e-6 for its 6B, a small share of pre-training's): no better
 
 (Batch 32 prompts; the rows come from scratch runs of this code with other sampling seeds: the validation prompts'
 ~1,000 pairs move the accuracy by +-0.03 from one sampling to the next.)
