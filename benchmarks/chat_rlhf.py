@@ -119,7 +119,7 @@ import torch
 
 from minigpt import tinyworld, zoo
 from minigpt.ppo import PPOTrainer, labeler_reward
-from minigpt.reward import RewardModel, pairwise_accuracy, sample_comparisons, train_reward_model
+from minigpt.reward import RewardModel, pairwise_accuracy, train_reward_model
 from minigpt.sft import set_dropout
 
 
@@ -131,11 +131,6 @@ def shares(train, sft_share, seed=0):
     random.Random(seed).shuffle(shuffled)
     cut = round(sft_share * len(shuffled))
     return shuffled[:cut], shuffled[cut:]
-
-
-def sampled(model, tok, items, labeler, rounds, offset, temperatures=(0.5, 1.0, 1.5, 2.0)):
-    return [c for r in range(rounds)
-            for c in sample_comparisons(model, tok, items, labeler, temperatures=tuple(temperatures), seed=offset + r)]
 
 
 def task_pieces(instructions):
@@ -194,9 +189,9 @@ def main():
     result = {"args": vars(args), "SFT": rates(sft)}
     print(json.dumps(result), flush=True)
     noisy = task["noisy"](args.careless)
-    data = {"train": sampled(sft, tok, ppo_share, noisy, args.rounds, 0, args.temperatures),
-            "validation": sampled(sft, tok, splits["validation"], noisy, 3, 1000),
-            "test": sampled(sft, tok, splits["test"], noisy, 3, 2000)}
+    data = {"train": zoo.comparisons(sft, ppo_share, noisy, args.rounds, temperatures=args.temperatures),
+            "validation": zoo.comparisons(sft, splits["validation"], noisy, 3, seed=1000),
+            "test": zoo.comparisons(sft, splits["test"], noisy, 3, seed=2000)}
 
     def reward_model():
         """A reward model trained from the SFT weights on data["train"], and its accuracy (printed, and kept)."""
@@ -219,7 +214,8 @@ def main():
     for step in range(1, args.steps + 1):
         if args.reward == "rm" and step > 1 and (step - 1) % stage == 0 and (step - 1) // stage < args.iterations:
             # iterated collection: the policy's own replies, ranked, join the comparisons; a new reward model
-            new = sampled(trainer.policy, tok, ppo_share, noisy, args.iteration_rounds, 100 * step, args.temperatures)
+            new = zoo.comparisons(trainer.policy, ppo_share, noisy, args.iteration_rounds, seed=100 * step,
+                                  temperatures=args.temperatures)
             print(json.dumps({"step": step, "the reward model on the policy's new replies":
                               round(pairwise_accuracy(trainer.reward_model, tok, new, gold), 3)}), flush=True)
             data["train"] += new

@@ -250,15 +250,18 @@ def rm_recipe(seed=0, grouped=True):
 RM_NOISE = 0.4  # the labeler noise that agrees with the noiseless labeler on ~73% of pairs, as InstructGPT's labelers
 
 
-def comparisons(model, split, labeler, rounds=1, seed=0, k=(4, 9), temperatures=(0.5, 1.0, 1.5, 2.0), progress=False):
-    """Comparison data for one split of the instructions: `rounds` rounds of K responses to each of its prompts,
-    sampled from model and ranked by labeler. The seeds differ by split, so no two splits share samples."""
-    items = instructions(seed=0)[split]
-    offset = {"train": 0, "validation": 1000, "test": 2000}[split]
+def comparisons(model, items, labeler, rounds=1, seed=0, k=(4, 9), temperatures=(0.5, 1.0, 1.5, 2.0), progress=False):
+    """Comparison data: `rounds` rounds of K responses to each prompt, sampled from model and ranked by labeler,
+    round r with seed + r. items: a split of the instructions by name ("train", "validation", "test"), whose seeds
+    differ by split so that no two splits share samples; or a list of Instructions or Dialogues."""
+    name = items if isinstance(items, str) else f"{len(items)} prompts'"
+    if isinstance(items, str):
+        seed += {"train": 0, "validation": 1000, "test": 2000}[items]
+        items = instructions(seed=0)[items]
     made = []
-    for r in tqdm(range(rounds), desc=f"sampling {split} comparisons", disable=not progress):
+    for r in tqdm(range(rounds), desc=f"sampling {name} comparisons", disable=not progress):
         made += sample_comparisons(model, tokenizer(chat=True), items, labeler, tuple(k), tuple(temperatures),
-                                   seed=offset + seed + r)
+                                   seed=seed + r)
     return made
 
 

@@ -63,6 +63,22 @@ def test_the_ppo_trainer_starts_from_the_shipped_sft_model_and_leaves_it_untouch
     assert moved and kept
 
 
+def test_comparisons_take_a_split_by_name_or_any_prompts_with_round_r_seeded_seed_plus_r():
+    from minigpt.reward import sample_comparisons
+    from minigpt.tinyworld import DialogueLabeler, GoldLabeler, dialogues, instructions
+
+    sft, _ = zoo.load("sft", progress=False)
+    tok, talks, labeler = zoo.tokenizer(chat=True), dialogues(seed=0)["validation"][:3], DialogueLabeler()
+    by_hand = [c for r in range(2) for c in sample_comparisons(sft, tok, talks, labeler, seed=5 + r)]
+    made = zoo.comparisons(sft, talks, labeler, rounds=2, seed=5)
+    assert [(c.prompt, c.responses, c.ranking) for c in made] == [(c.prompt, c.responses, c.ranking) for c in by_hand]
+    splits = instructions(seed=0)
+    gold = GoldLabeler(splits)  # noiseless: the same responses get the same ranking whatever was ranked before
+    named = zoo.comparisons(sft, "validation", gold)
+    listed = zoo.comparisons(sft, splits["validation"], gold, seed=1000)  # the validation split's seeds start there
+    assert [(c.responses, c.ranking) for c in named] == [(c.responses, c.ranking) for c in listed]
+
+
 def test_one_scaling_recipe_serves_every_size_and_counts_n_and_d():
     from minigpt.scaling import non_embedding_parameters
 
