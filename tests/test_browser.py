@@ -252,8 +252,6 @@ def test_notebook_05_be_the_labeler_takes_a_new_ranking(browser, lab):
 
 
 def test_notebook_07_chat_answers_a_typed_message(browser, lab):
-    from selenium.webdriver.common.keys import Keys
-
     errors = open_and_run_all(browser, lab, "07_chatgpt_dialogue.ipynb")
     assert not errors, errors
     box = rendered_widget(browser, ".widget-text input", "07")
