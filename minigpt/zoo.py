@@ -26,7 +26,7 @@ from .data import LMData
 from .incontext import (common_tokens, induction_head_scores, key_match_scores, mapping_prompts, repeated_random_tokens,
                         shot_curve)
 from .model import GPT, GPTConfig
-from .ppo import PPOConfig, PPOTrainer, labeler_reward
+from .ppo import PPOConfig, PPOTrainer, kl_estimates, labeler_reward, response_logprobs, rollout
 from .prompting import accuracy, task_accuracies
 from .reward import (RewardModel, encode_response, gold_pairs, pairwise_accuracy, reward_batch, sample_comparisons,
                      train_reward_model)
@@ -332,11 +332,14 @@ def labeler_agreement(comparisons, gold):
 # ---- Notebook 06: PPO from the shipped SFT model against the shipped reward model ----------------------------
 
 PPO_SETTINGS = {"batch_size": 32, "minibatch_size": 8, "ppo_epochs": 4, "max_new_tokens": 40, "learning_rate": 1e-4,
-                "beta": 0.05}
+                "beta": 0.05, "value_warmup": 3}
+PPO_PROMPTS = 64  # notebook 06's PPO prompts: the training instructions the SFT model answers worst
+PPO_STEPS = 30  # notebook 06's live runs
 
 
 def ppo_config(**changes):
-    """Notebook 06's PPO settings (PPO_SETTINGS), with any of them changed."""
+    """Notebook 06's PPO settings (PPO_SETTINGS: β = 0.05, no ptx, the value model trained alone for the first 3
+    steps), with any of them changed."""
     return PPOConfig(**{**PPO_SETTINGS, **changes})
 
 
@@ -350,18 +353,108 @@ def pretraining_data(block_size=64, batch_size=8):
     return LMData(_pretraining_tokens(), block_size, batch_size)
 
 
+@torch.no_grad()
+def pretraining_loss(model, batches=10, seed=0):
+    """The model's mean LM loss on `batches` fixed batches of the pre-training text's validation windows."""
+    data, generator = pretraining_data(), torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    loss = sum(model(*data.get_batch("val", generator))[1].item() for _ in range(batches)) / batches
+    model.train(was_training)
+    return loss
+
+
+def sampled_gold(model, items, labeler, samples=4, seed=1):
+    """(samples, len(items)) gold scores of `samples` temperature-1 responses (up to 40 tokens) to each item."""
+    roll = rollout(model, tokenizer(chat=True), [i.prompt for i in items] * samples, 40,
+                   torch.Generator().manual_seed(seed))
+    return torch.tensor([labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)]).view(samples, -1)
+
+
+def hardest_prompts(model, items, labeler, n=PPO_PROMPTS, samples=4, seed=1):
+    """The n items whose temperature-1 responses from model have the lowest mean gold score (4 samples each): where
+    PPO has something to gain, since the SFT model already answers most training instructions well."""
+    means = sampled_gold(model, items, labeler, samples, seed).mean(0)
+    return [items[j] for j in means.argsort(stable=True)[:n].tolist()]
+
+
+@lru_cache(maxsize=1)
+def ppo_prompts():
+    """Notebook 06's PPO prompts: the PPO_PROMPTS training instructions the shipped SFT model answers worst."""
+    splits = instructions(seed=0)
+    return tuple(hardest_prompts(load("sft", progress=False)[0], splits["train"], GoldLabeler(splits)))
+
+
+@torch.no_grad()
+def ppo_evaluation(policy, items, reward_model, labeler, reference, samples=4, seed=7):
+    """What notebook 06 watches, on `samples` fresh temperature-1 responses to each item: their mean gold score,
+    reward-model score and KL to the reference (k1, summed over a response's tokens); the policy's LM loss on the
+    pre-training text (pretraining_loss); and notebook 02's zero-shot test (measure_base's mean held-out accuracy)."""
+    roll = rollout(policy, tokenizer(chat=True), [i.prompt for i in items] * samples, 40,
+                   torch.Generator().manual_seed(seed))
+    ref_logprobs = response_logprobs(reference, roll.idx, roll.prompt_lengths, roll.mask.size(1))
+    gold = sum(labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)) / len(roll.prompts)
+    return {"gold": gold, "reward": reward_model(roll.idx, roll.lengths).mean().item(),
+            "kl": kl_estimates(roll.logprobs, ref_logprobs, roll.mask)[0].mean().item(),
+            "lm loss": pretraining_loss(policy), "zero-shot": measure_base(policy)["held-out accuracy"]}
+
+
 def ppo_trainer(config, prompts="train", reward_model=None, gold_scale=None):
     """A PPOTrainer on copies of the shipped SFT model (the policy, and the frozen reference) against the shipped
-    reward model (or reward_model), on the prompts of an instructions split, with the noiseless gold labeler watching
-    and the pre-training text at hand for PPO-ptx (its LM loss is logged as "ptx loss" even when ptx_coef is 0).
-    gold_scale: the reward is gold_scale x the gold labeler's score instead of the reward model's: PPO's best case."""
+    reward model (or reward_model), on the prompts of an instructions split (or a list of Instructions), with the
+    noiseless gold labeler watching and the pre-training text at hand for PPO-ptx (its LM loss is logged as
+    "ptx loss" even when ptx_coef is 0). gold_scale: the reward is gold_scale x the gold labeler's score instead of
+    the reward model's: PPO's best case, a perfect reward model."""
     sft, _ = load("sft", progress=False)
     rm = reward_model if reward_model is not None else load("rm", progress=False)[0]
     splits = instructions(seed=0)
     gold = GoldLabeler(splits)
-    return PPOTrainer(copy.deepcopy(sft), sft, rm, tokenizer(chat=True), [i.prompt for i in splits[prompts]], config,
+    items = splits[prompts] if isinstance(prompts, str) else prompts
+    return PPOTrainer(copy.deepcopy(sft), sft, rm, tokenizer(chat=True), [i.prompt for i in items], config,
                       labeler=gold, ptx_data=pretraining_data(),
                       score=None if gold_scale is None else labeler_reward(gold, gold_scale))
+
+
+def ppo_ablations_recipe(seed=0):
+    """Notebook 06's ablations: its PPO run against the shipped reward model (PPO_SETTINGS, PPO_STEPS steps on
+    ppo_prompts) with one setting changed in each, evaluated every 10 steps. β = 0 runs twice as long."""
+    return {"sft": sft_recipe(), "rm": rm_recipe(), "settings": PPO_SETTINGS, "prompts": PPO_PROMPTS,
+            "steps": PPO_STEPS, "every": 10, "seed": seed,
+            "runs": {"beta 0": {"beta": 0.0, "steps": 2 * PPO_STEPS}, "beta 0.01": {"beta": 0.01},
+                     "beta 0.2": {"beta": 0.2}, "ptx": {"ptx_coef": 1.0}}}
+
+
+def train_ppo_ablations(recipe, progress=True):
+    """Run every ablation of the recipe; returns the first run's policy (β = 0) and a record whose "runs" hold each run's
+    evaluations (ppo_evaluation every recipe["every"] steps, as "curve") and its per-step history, and "prompts"
+    the PPO prompts."""
+    splits, rm = instructions(seed=0), load("rm", progress=False)[0]
+    gold = GoldLabeler(splits)
+    prompts = hardest_prompts(load("sft", progress=False)[0], splits["train"], gold, recipe["prompts"])
+    runs, seconds, kept = {}, 0.0, None
+    for name, changes in recipe["runs"].items():
+        changes = dict(changes)
+        steps = changes.pop("steps", recipe["steps"])
+        config = PPOConfig(**{**recipe["settings"], **changes, "seed": recipe["seed"]})
+        trainer = ppo_trainer(config, prompts, reward_model=rm)
+        curve = [{"step": 0, **ppo_evaluation(trainer.policy, prompts, rm, gold, trainer.reference)}]
+        while trainer.iter < steps:
+            trainer.run(min(recipe["every"], steps - trainer.iter), progress=progress)
+            curve.append({"step": trainer.iter, **ppo_evaluation(trainer.policy, prompts, rm, gold, trainer.reference)})
+        history = {k: list(v) for k, v in trainer.history.items()}
+        runs[name], seconds = {"curve": curve, "history": history}, seconds + trainer.elapsed
+        if kept is None:
+            kept, record = trainer.policy, {"curve": curve, "history": {"loss": history["policy loss"], **history}}
+    steps = sum(len(run["history"]["step"]) for run in runs.values())
+    return kept.eval(), {**record, "runs": runs, "prompts": [i.prompt for i in prompts], "seconds": seconds,
+                         "steps": steps, "parameters": parameter_count(kept)}
+
+
+def measure_ppo(policy):
+    """ppo_evaluation of a policy on notebook 06's PPO prompts, against the shipped reward model."""
+    splits = instructions(seed=0)
+    return ppo_evaluation(policy, ppo_prompts(), load("rm", progress=False)[0], GoldLabeler(splits),
+                          load("sft", progress=False)[0])
 
 
 # ---- Notebook 07: ChatGPT's step 1, SFT on dialogues -------------------------------------------------------
@@ -510,6 +603,12 @@ SHIPPED = {
     "scaling-big": Shipped(scaling_recipe(*SCALING_BIG), train_scaling, measure_scaling, "validation loss",
                            "notebook 08: the run 100x bigger than the family, whose loss the fit predicts",
                            quick={"max_iters": 4, "eval_every": 2, "warmup_iters": 1, "text_chars": 100_000}),
+    "ppo-ablations": Shipped(ppo_ablations_recipe(), lambda r, progress=True: _with_figures(train_ppo_ablations(r, progress),
+                                                                                          measure_ppo),
+                             measure_ppo, "gold", "notebook 06: the policy of PPO against the reward model with β = 0, "
+                             "and the curves of the runs that change one setting of notebook 06's",
+                             quick={"runs": {"beta 0": {"beta": 0.0, "steps": 2}}, "every": 1, "prompts": 4,
+                                    "settings": {**PPO_SETTINGS, "batch_size": 4, "minibatch_size": 2}}),
 }
 
 

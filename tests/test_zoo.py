@@ -54,13 +54,32 @@ def test_an_interrupted_training_is_not_cached(tmp_path, monkeypatch):
 
 def test_the_ppo_trainer_starts_from_the_shipped_sft_model_and_leaves_it_untouched():
     sft, _ = zoo.load("sft", progress=False)
-    trainer = zoo.ppo_trainer(zoo.ppo_config(batch_size=4, minibatch_size=2, ppo_epochs=1, max_new_tokens=6))
+    trainer = zoo.ppo_trainer(zoo.ppo_config(batch_size=4, minibatch_size=2, ppo_epochs=1, max_new_tokens=6,
+                                             value_warmup=0))
     stats = trainer.step()
     assert stats["first ratio error"] < 1e-5 and abs(stats["kl"]) < 1e-5  # the policy starts as the SFT model
     assert 0 <= stats["gold"] <= 1 and stats["ptx loss"] > 0  # the labeler watches; the pre-training text is at hand
     moved = any(not torch.equal(a, b) for a, b in zip(trainer.policy.state_dict().values(), sft.state_dict().values()))
     kept = all(torch.equal(a, b) for a, b in zip(trainer.reference.state_dict().values(), sft.state_dict().values()))
     assert moved and kept
+
+
+def test_ppo_evaluation_and_the_hardest_prompts_agree_with_the_labelers_scores_of_the_same_samples():
+    from minigpt.tinyworld import GoldLabeler, instructions
+
+    sft, _ = zoo.load("sft", progress=False)
+    rm, _ = zoo.load("rm", progress=False)
+    splits = instructions(seed=0)
+    gold, items = GoldLabeler(splits), splits["validation"][:6]
+    golds = zoo.sampled_gold(sft, items, gold, samples=2, seed=7)  # (2, 6): the samples ppo_evaluation draws
+    figures = zoo.ppo_evaluation(sft, items, rm, gold, sft, samples=2, seed=7)
+    assert figures["gold"] == pytest.approx(golds.mean().item())
+    assert abs(figures["kl"]) < 1e-4  # the SFT model against itself
+    assert figures["lm loss"] == pytest.approx(zoo.pretraining_loss(sft)) and 0 <= figures["zero-shot"] <= 1
+    means = golds.mean(0).tolist()
+    picked = zoo.hardest_prompts(sft, items, gold, n=2, samples=2, seed=7)
+    left = [m for item, m in zip(items, means) if item not in picked]
+    assert len(picked) == 2 and max(means[items.index(item)] for item in picked) <= min(left)
 
 
 def test_comparisons_take_a_split_by_name_or_any_prompts_with_round_r_seeded_seed_plus_r():
