@@ -56,6 +56,20 @@ from compute-optimal lands near it only with residuals too large to trust. The b
 story: a 4x128 run (N 793,344) of the same recipe at the same compute, 8.02e13 FLOPs
 (zoo.scaling_run(4, 128, tokens=16_855_552), 726 s), reached 0.787, 6% below the 2x184 run and still above every
 L(N, D) prediction here.
+
+Between the family and the big run (2026-12-02, `make bench` 21.4 ms/step): 2x64, 2x96 and 2x128 on zoo's recipe
+(--shapes 2x24 2x32 2x40 2x48 2x56 2x64 2x96 2x128; 29, 81 and 198 s):
+
+    shape   N        C        loss     the family's law (243.6 C^-0.215 + 0.356) predicted
+    2x64    100,096  1.2e12   0.997    0.972 (-2.5%)
+    2x96    223,872  6.0e12   0.897    0.792 (-12%)
+    2x128   396,800  1.9e13   0.868    0.697 (-20%)
+
+The family's law holds to about 2x its largest run and parts from the measurements after that. Fitted to all eight
+runs from 2x24 to 2x128, L(C) = 9065 C^-0.380 + 0.779 (residuals within 1.5% but 2x40's 4.7%) and predicts 0.826 for
+the 2x184 run (-1.2%; leave-one-out 0.796-0.834, profile 0.804-0.840), 4x beyond its largest run: the curve bends
+towards an L_inf near 0.78 between 1e12 and 1e13 FLOPs, where no run of 1/100 the big run's compute can see it. The
+learning rate is not the cause: 2x96 at lr 1.28 / n_embd reaches 0.931 and at 0.32 / n_embd 0.882, against 0.897.
 """
 import argparse
 import json
