@@ -425,9 +425,9 @@ def ppo_ablations_recipe(seed=0):
 
 
 def train_ppo_ablations(recipe, progress=True):
-    """Run every ablation of the recipe; returns the first run's policy (β = 0) and a record whose "runs" hold each run's
-    evaluations (ppo_evaluation every recipe["every"] steps, as "curve") and its per-step history, and "prompts"
-    the PPO prompts."""
+    """Run every ablation of the recipe. Returns the first run's policy (β = 0) and a record: "runs" holds each run's
+    evaluations (ppo_evaluation every recipe["every"] steps, as "curve") and per-step history, "prompts" the PPO
+    prompts."""
     splits, rm = instructions(seed=0), load("rm", progress=False)[0]
     gold = GoldLabeler(splits)
     prompts = hardest_prompts(load("sft", progress=False)[0], splits["train"], gold, recipe["prompts"])
@@ -603,10 +603,10 @@ SHIPPED = {
     "scaling-big": Shipped(scaling_recipe(*SCALING_BIG), train_scaling, measure_scaling, "validation loss",
                            "notebook 08: the run 100x bigger than the family, whose loss the fit predicts",
                            quick={"max_iters": 4, "eval_every": 2, "warmup_iters": 1, "text_chars": 100_000}),
-    "ppo-ablations": Shipped(ppo_ablations_recipe(), lambda r, progress=True: _with_figures(train_ppo_ablations(r, progress),
-                                                                                          measure_ppo),
-                             measure_ppo, "gold", "notebook 06: the policy of PPO against the reward model with β = 0, "
-                             "and the curves of the runs that change one setting of notebook 06's",
+    "ppo-ablations": Shipped(ppo_ablations_recipe(),
+                             lambda r, progress=True: _with_figures(train_ppo_ablations(r, progress), measure_ppo),
+                             measure_ppo, "gold", "notebook 06: the policy of PPO against the reward model with "
+                             "β = 0, and the curves of the runs that change one of notebook 06's settings",
                              quick={"runs": {"beta 0": {"beta": 0.0, "steps": 2}}, "every": 1, "prompts": 4,
                                     "settings": {**PPO_SETTINGS, "batch_size": 4, "minibatch_size": 2}}),
 }
