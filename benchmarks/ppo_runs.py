@@ -65,8 +65,8 @@ minutes), then notebook 06's run for 40 steps (--hardest 64 --rm-rounds 64 --ste
 
 On the prompts it was trained on, this reward model's pick of 4 samples gains about 0.1 over a random pick (0.62
 against 0.52; the best of 4 is 0.70), and PPO against it gains 0.05-0.13, unevenly across seeds and steps. On the
-held-out prompts the gold score falls. Without label noise, 8 rounds give PPO +0.03 and 32 rounds +0.07 after 30
-steps (a scratch run of the same recipe).
+held-out prompts the gold score falls. Without label noise (--rm-noise 0), 8 rounds gave PPO +0.03 and 32 rounds
++0.07 after 30 steps, seed 0 (measured with a scratch copy of this recipe whose PPO had --value-clip 10).
 
 With the gold labeler as the reward, PPO raises the gold score, slowly: the SFT model already answers 92% of the
 training prompts well at temperature 1, and each of the 885 prompts comes round once in 14 steps. Where there is
