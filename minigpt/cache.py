@@ -155,7 +155,7 @@ def cached_run(recipe, train, cache_dir=None, name=None, train_here=False):
         return model, record
     model, record = train(recipe)
     save_model_dir(model, recipe, record, folders[-1])
-    return model.eval(), load_model_dir(folders[-1])[1]
+    return load_model_dir(folders[-1])  # what every later call loads (weights stored in half precision come back float)
 
 
 def cached_model(recipe, train, cache_dir=None):

@@ -37,7 +37,7 @@ def test_the_shipped_models_are_small_and_only_safetensors_and_json():
     files = [p for p in SHIPPED_DIR.rglob("*") if p.is_file()]
     assert {p.name for p in files} <= {WEIGHTS, "recipe.json", CONFIG, RECORD}
     assert {p.parent.name for p in files} == set(zoo.SHIPPED), "a shipped folder without a recipe in zoo.SHIPPED"
-    assert sum(p.stat().st_size for p in files) < 30e6  # eight models of 1-5.4 MB: 26.6 MB with notebook 06's
+    assert sum(p.stat().st_size for p in files) < 25e6
 
 
 def tiny_model(seed=0, n_embd=16):
