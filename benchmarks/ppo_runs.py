@@ -118,7 +118,7 @@ def reward_model_on_prompts(items, rounds, noise, seed=50):
     return rm.state_dict()
 
 
-def run(args, seed, rm_state=None):
+def run(args, seed, items=None, rm_state=None):
     tok, splits = zoo.tokenizer(chat=True), tinyworld.instructions(seed=0)
     gold = tinyworld.GoldLabeler(splits)
     rm, _ = zoo.load("rm", progress=False)
@@ -132,8 +132,7 @@ def run(args, seed, rm_state=None):
     # with --reward gold the gold labeler x 3 is the reward (PPO's best case); the RM still starts the value model
     trainer = zoo.ppo_trainer(config, reward_model=rm, gold_scale=3.0 if args.reward == "gold" else None)
     reference, hardest = trainer.reference, ()
-    if args.hardest:  # PPO on the training prompts the SFT model answers worst: where there is most to gain
-        items = zoo.hardest_prompts(reference, splits["train"], gold, args.hardest)  # notebook 06's choice
+    if items:  # PPO on the training prompts the SFT model answers worst: where there is most to gain
         hardest = trainer.prompts = [item.prompt for item in items]
     curve = [{"step": 0, **evaluate(trainer.policy, reference, trainer.reward_model, tok, splits, gold, hardest)}]
     print(json.dumps(curve[-1]), flush=True)
@@ -169,15 +168,16 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
-    rm_state = None
-    if args.rm_rounds:
-        if not args.hardest:
-            parser.error("--rm-rounds trains the reward model on the PPO prompts: give --hardest N too")
+    if args.rm_rounds and not args.hardest:
+        parser.error("--rm-rounds trains the reward model on the PPO prompts: give --hardest N too")
+    items = rm_state = None
+    if args.hardest:  # notebook 06's choice of prompts
         splits = tinyworld.instructions(seed=0)
         items = zoo.hardest_prompts(zoo.load("sft", progress=False)[0], splits["train"], tinyworld.GoldLabeler(splits),
                                     args.hardest)
+    if args.rm_rounds:
         rm_state = reward_model_on_prompts(items, args.rm_rounds, args.rm_noise)
-    results = [run(args, seed, rm_state) for seed in args.seeds]
+    results = [run(args, seed, items, rm_state) for seed in args.seeds]
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"args": vars(args), "runs": results}, f)

@@ -43,7 +43,6 @@ import torch
 
 from minigpt import tinyworld, zoo
 from minigpt.chat import END_OF_TURN
-from minigpt.ppo import rollout
 from minigpt.reward import Comparison, RewardModel, pairwise_accuracy, train_reward_model
 from minigpt.sft import set_dropout
 
@@ -66,19 +65,19 @@ def with_demonstrations(comparisons, train, labeler, demonstrations, foils, seed
     return out
 
 
-def sampled_gold(sft, tok, items, gold, n, seed):
+def sampled_gold(sft, items, gold, n, seed):
     """(rollout, golds): n temperature-1 samples of the SFT model for each item (all items, n times over), and their
     gold scores as (n, len(items))."""
-    roll = rollout(sft, tok, [i.prompt for i in items] * n, 40, torch.Generator().manual_seed(seed))
+    roll = zoo.sampled_responses(sft, items, n, seed)
     golds = torch.tensor([gold.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)])
     return roll, golds.view(n, -1)
 
 
 @torch.no_grad()
-def on_own_samples(rm, sft, tok, items, gold, n=8):
+def on_own_samples(rm, sft, items, gold, n=8):
     """(pairwise accuracy on the untied pairs, gold of the RM's pick of n, mean gold) over n temperature-1 samples
     of the SFT model for each item."""
-    roll, golds = sampled_gold(sft, tok, items, gold, n, seed=5)
+    roll, golds = sampled_gold(sft, items, gold, n, seed=5)
     scores = rm(roll.idx, roll.lengths).view(n, -1)
     agree = total = 0
     for j in range(golds.size(1)):
@@ -116,7 +115,7 @@ def main():
     result = {"args": vars(args), "comparisons": len(data["train"]),
               "val accuracy": pairwise_accuracy(rm, tok, zoo.comparisons(sft, "validation", noisy, seed=7), gold)}
     for split in ("train", "validation", "test"):
-        pairs, best, mean = on_own_samples(rm, sft, tok, splits[split][:300], gold)
+        pairs, best, mean = on_own_samples(rm, sft, splits[split][:300], gold)
         result[split] = {"t=1 pairs": pairs, "best of 8": best, "mean": mean}
     result["seconds"] = round(time.perf_counter() - start)
     print(json.dumps(result))

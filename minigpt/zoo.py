@@ -364,10 +364,15 @@ def pretraining_loss(model, batches=10, seed=0):
     return loss
 
 
-def sampled_gold(model, items, labeler, samples=4, seed=1):
-    """(samples, len(items)) gold scores of `samples` temperature-1 responses (up to 40 tokens) to each item."""
-    roll = rollout(model, tokenizer(chat=True), [i.prompt for i in items] * samples, 40,
+def sampled_responses(model, items, samples=4, seed=1):
+    """A Rollout of `samples` temperature-1 responses (up to 40 tokens) to each item: all items, `samples` times over."""
+    return rollout(model, tokenizer(chat=True), [i.prompt for i in items] * samples, 40,
                    torch.Generator().manual_seed(seed))
+
+
+def sampled_gold(model, items, labeler, samples=4, seed=1):
+    """(samples, len(items)) gold scores of sampled_responses."""
+    roll = sampled_responses(model, items, samples, seed)
     return torch.tensor([labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)]).view(samples, -1)
 
 
@@ -390,8 +395,7 @@ def ppo_evaluation(policy, items, reward_model, labeler, reference, samples=4, s
     """What notebook 06 watches, on `samples` fresh temperature-1 responses to each item: their mean gold score,
     reward-model score and KL to the reference (k1, summed over a response's tokens); the policy's LM loss on the
     pre-training text (pretraining_loss); and notebook 02's zero-shot test (measure_base's mean held-out accuracy)."""
-    roll = rollout(policy, tokenizer(chat=True), [i.prompt for i in items] * samples, 40,
-                   torch.Generator().manual_seed(seed))
+    roll = sampled_responses(policy, items, samples, seed)
     ref_logprobs = response_logprobs(reference, roll.idx, roll.prompt_lengths, roll.mask.size(1))
     gold = sum(labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)) / len(roll.prompts)
     return {"gold": gold, "reward": reward_model(roll.idx, roll.lengths).mean().item(),
