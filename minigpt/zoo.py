@@ -365,7 +365,8 @@ def pretraining_loss(model, batches=10, seed=0):
 
 
 def sampled_responses(model, items, samples=4, seed=1):
-    """A Rollout of `samples` temperature-1 responses (up to 40 tokens) to each item: all items, `samples` times over."""
+    """A Rollout of `samples` temperature-1 responses (up to 40 tokens) to each item: all items, `samples` times
+    over."""
     return rollout(model, tokenizer(chat=True), [i.prompt for i in items] * samples, 40,
                    torch.Generator().manual_seed(seed))
 
@@ -401,6 +402,18 @@ def ppo_evaluation(policy, items, reward_model, labeler, reference, samples=4, s
     return {"gold": gold, "reward": reward_model(roll.idx, roll.lengths).mean().item(),
             "kl": kl_estimates(roll.logprobs, ref_logprobs, roll.mask)[0].mean().item(),
             "lm loss": pretraining_loss(policy), "zero-shot": measure_base(policy)["held-out accuracy"]}
+
+
+def ppo_curve(trainer, items, reward_model, labeler, steps, every=10, start=None, progress=True):
+    """Run the trainer until step `steps`, with ppo_evaluation of its policy on items (KL against the trainer's
+    reference) at step 0 and every `every` steps; returns the list of {"step": ..., **figures}. start: the step-0
+    figures, when they are already measured."""
+    evaluate = lambda: ppo_evaluation(trainer.policy, items, reward_model, labeler, trainer.reference)  # noqa: E731
+    curve = [{"step": 0, **(start or evaluate())}]
+    while trainer.iter < steps:
+        trainer.run(min(every, steps - trainer.iter), progress=progress)
+        curve.append({"step": trainer.iter, **evaluate()})
+    return curve
 
 
 def ppo_trainer(config, prompts="train", reward_model=None, gold_scale=None):
@@ -441,10 +454,7 @@ def train_ppo_ablations(recipe, progress=True):
         steps = changes.pop("steps", recipe["steps"])
         config = PPOConfig(**{**recipe["settings"], **changes, "seed": recipe["seed"]})
         trainer = ppo_trainer(config, prompts, reward_model=rm)
-        curve = [{"step": 0, **ppo_evaluation(trainer.policy, prompts, rm, gold, trainer.reference)}]
-        while trainer.iter < steps:
-            trainer.run(min(recipe["every"], steps - trainer.iter), progress=progress)
-            curve.append({"step": trainer.iter, **ppo_evaluation(trainer.policy, prompts, rm, gold, trainer.reference)})
+        curve = ppo_curve(trainer, prompts, rm, gold, steps, recipe["every"], progress=progress)
         history = {k: list(v) for k, v in trainer.history.items()}
         runs[name], seconds = {"curve": curve, "history": history}, seconds + trainer.elapsed
         if kept is None:
