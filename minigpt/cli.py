@@ -69,6 +69,8 @@ def build_parser():
     grade.add_argument("--out", default="grades", help="where the gradebook, feedback and executed notebooks go")
     grade.add_argument("--timeout", type=int, default=300, help="seconds each notebook may run")
     grade.add_argument("--exercises", default=None, help="the released exercises (default: exercises/)")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions run at once, each in its own kernel "
+                       "(at most the number of cores: the time limit is wall-clock time)")
     return parser
 
 
@@ -230,7 +232,7 @@ def chat_turn(session, line):
 def grade(args):
     from .grading import VERDICTS, grade as grade_submissions
 
-    verdicts = grade_submissions(args.submissions, args.out, args.timeout, args.exercises)
+    verdicts = grade_submissions(args.submissions, args.out, args.timeout, args.exercises, jobs=args.jobs)
     for student in sorted({v.student for v in verdicts}):
         mine = [v for v in verdicts if v.student == student]
         counts = ", ".join(f"{sum(v.verdict == kind for v in mine)} {kind}" for kind in VERDICTS)

@@ -1,4 +1,5 @@
-"""Grade returned exercise notebooks: `python -m minigpt grade SUBMISSIONS... [--out DIR] [--timeout SECONDS]`.
+"""Grade returned exercise notebooks: `python -m minigpt grade SUBMISSIONS... [--out DIR] [--timeout SECONDS]
+[--jobs N]`.
 
 A submission is a returned exercise notebook. Give files (the student is the file's name: alice.ipynb) or folders
 (one per student, holding any of the exercises under their released names: alice/05_instructgpt_exercises.ipynb).
@@ -11,7 +12,7 @@ For each submission the grader
    A checker cell that was edited or deleted runs as released, as nbgrader's autograder restores its test cells;
    cells the student added are left out;
 3. runs it headless in a fresh kernel, errors allowed (one broken exercise does not stop the next), within
-   --timeout seconds for the whole notebook;
+   --timeout seconds for the whole notebook (--jobs N runs N submissions at once);
 4. collects each checker's verdict from a file that the checkers write (minigpt.checks records every call to
    the file named by $MINIGPT_VERDICTS): passed, wrong (with the checker's diagnosis), not implemented, or
    crashed (the student's code raised, or the checker never ran: a syntax error, the time limit, a kernel that
@@ -31,6 +32,7 @@ import os
 import re
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,15 +218,23 @@ def write_gradebook(verdicts, out):
         (out / "feedback" / f"{student}.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-def grade(paths, out="grades", timeout=300, exercises=None, progress=True):
-    """Grade every submission under paths; writes the gradebook and feedback into out and returns the Verdicts."""
+def grade(paths, out="grades", timeout=300, exercises=None, progress=True, jobs=1):
+    """Grade every submission under paths; writes the gradebook and feedback into out and returns the Verdicts.
+    jobs: how many submissions run at once, each in its own kernel (their verdicts keep the submissions' order).
+    The time limit is wall-clock time, so run no more at once than the machine has cores."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
     releases = released_exercises(exercises or default_exercises())
     submissions = find_submissions(paths)
-    verdicts = []
-    for student, path in submissions:
+
+    def one(submission):
+        student, path = submission
         if progress:
             print(f"grading {student}: {path.name}", flush=True)
-        verdicts += grade_one(student, path, releases, timeout, Path(out) / "executed")
+        return grade_one(student, path, releases, timeout, Path(out) / "executed")
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads suffice: each notebook runs in its own kernel
+        verdicts = [v for found in pool.map(one, submissions) for v in found]
     write_gradebook(verdicts, out)
     return verdicts
 

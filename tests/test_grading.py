@@ -64,7 +64,8 @@ def submissions(root):
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("returned")
     out = tmp_path_factory.mktemp("grades")
-    assert main(["grade", *submissions(root), "--out", str(out), "--timeout", "20"]) == 0
+    # two at a time, as an instructor with a 2-core laptop would: the verdicts must not mix up submissions
+    assert main(["grade", *submissions(root), "--out", str(out), "--timeout", "20", "--jobs", "2"]) == 0
     with open(out / "gradebook.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     return {row["student"]: row for row in rows if row["exercise"] != "TOTAL"}, rows, out
@@ -139,3 +140,10 @@ def test_submissions_are_named_by_folder_or_file_and_matched_to_their_release(tm
         "check_kl_penalised_rewards", "check_gae", "check_clipped_policy_loss"]
     with pytest.raises(FileNotFoundError, match="no submission"):
         find_submissions([tmp_path / "nobody"])
+
+
+def test_jobs_below_one_is_a_clear_error(tmp_path, capsys):
+    nbformat.write(release(), tmp_path / "yan.ipynb")
+    assert main(["grade", str(tmp_path / "yan.ipynb"), "--out", str(tmp_path / "grades"), "--jobs", "0"]) != 0
+    assert "jobs must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "grades").exists()
