@@ -70,6 +70,23 @@ runs from 2x24 to 2x128, L(C) = 9065 C^-0.380 + 0.779 (residuals within 1.5% but
 the 2x184 run (-1.2%; leave-one-out 0.796-0.834, profile 0.804-0.840), 4x beyond its largest run: the curve bends
 towards an L_inf near 0.78 between 1e12 and 1e13 FLOPs, where no run of 1/100 the big run's compute can see it. The
 learning rate is not the cause: 2x96 at lr 1.28 / n_embd reaches 0.931 and at 0.32 / n_embd 0.882, against 0.897.
+
+Seeds, and a 4-layer family (2026-12-02, `make bench` 28.8 ms/step; --seed 1, --seed 2; --shapes 4x16 4x20 4x24 4x32
+4x40). Validation loss of seeds 0 / 1 / 2:
+
+    2x16  3.187 / 2.719 / 2.600      2x40  1.309 / 1.307 / 1.308      2x64  0.997 / 0.990 / 0.992
+    2x24  1.783 / 1.786 / 2.182      2x48  1.136 / 1.185 / 1.202
+    2x32  1.431 / 1.444 / 1.447      2x56  1.049 / 1.071 / 1.059
+
+Fitted to 2x24-2x56, each seed's family predicts a different big run (measured 0.836): seed 0 0.606, seed 1 0.713,
+seed 2 0.958 (its 2x24 stuck at 2.18); the seeds' median 0.647, their mean 0.842 (the stuck run lifts the small end),
+the mean without the stuck run 0.662. Each profile interval spans 0.38 or more (seed 0 0.49-0.88, seed 1 0.53-0.91,
+seed 2 0.49-1.03). 2x40's residual (+4.7% in the fit of seed 0) is the shape's own, not noise: its three seeds agree
+within 0.002. The 4-layer family (4x16 2.144, 4x20 1.727, 4x24 1.510, 4x32 1.300, 4x40 1.119, at 2.1e10-7.5e11) fits
+1.293e4 C^-0.387 + 0.799 and predicts 0.854 for the 4x128 run at 8.0e13, 107x its largest, which measured 0.787
+(+8.5%; profile interval 0.544-0.986). More seeds or other depths shift the best fit's L_inf anywhere from 0.3 to
+0.95: below 1e12 FLOPs the runs do not pin it (benchmarks/scaling_by_kind.py: every kind of paragraph bends above the
+family's compute).
 """
 import argparse
 import json
