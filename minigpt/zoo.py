@@ -578,52 +578,53 @@ def scaling_run(n_layer, n_embd, tokens=None, cache_dir=None, progress=True):
     return cached_run(scaling_recipe(n_layer, n_embd, tokens), lambda r: train_scaling(r, progress), cache_dir)
 
 
-@dataclass
-class Shipped:
-    """A model trained once by `make models` and shipped in minigpt/weights/NAME/."""
-    recipe: dict
-    train: Callable  # (recipe, progress) -> (model, record)
-    measure: Callable  # model -> {figure: number}: the key figures, measured from the weights
-    key: str  # the figure printed in make models' table
-    about: str
-    quick: dict = field(default_factory=lambda: {"max_iters": 4, "eval_every": 2})  # a recipe change for a smoke test
-
-
 def _with_figures(trained, measure):
     model, record = trained
     return model, {**record, "figures": measure(model)}
 
 
-def _train_shipped(measure):
-    def train_and_measure(recipe, progress=True):
-        return _with_figures(train_lm(recipe, measure, progress), measure)
-    return train_and_measure
+@dataclass
+class Shipped:
+    """A model trained once by `make models` and shipped in minigpt/weights/NAME/."""
+    recipe: dict
+    fit: Callable  # (recipe, progress) -> (model, record): the training alone
+    measure: Callable  # model -> {figure: number}: the key figures, measured from the weights
+    key: str  # the figure printed in make models' table
+    about: str
+    quick: dict = field(default_factory=lambda: {"max_iters": 4, "eval_every": 2})  # a recipe change for a smoke test
+
+    def train(self, recipe, progress=True):
+        """(model, record): trained from recipe, the record's figures measured from the weights by self.measure."""
+        return _with_figures(self.fit(recipe, progress), self.measure)
+
+
+def _fit_lm(measure):
+    """Pre-training with measure's figures in the record's curve at every evaluation."""
+    return lambda recipe, progress=True: train_lm(recipe, measure, progress)
 
 
 SHIPPED = {
-    "icl-2layer": Shipped(icl_recipe(2), _train_shipped(measure_icl), measure_icl, "in-context score",
+    "icl-2layer": Shipped(icl_recipe(2), _fit_lm(measure_icl), measure_icl, "in-context score",
                           "notebook 03: 2 layers x 64, learns lex mappings in context (induction heads)"),
-    "icl-1layer": Shipped(icl_recipe(1), _train_shipped(measure_icl), measure_icl, "in-context score",
+    "icl-1layer": Shipped(icl_recipe(1), _fit_lm(measure_icl), measure_icl, "in-context score",
                           "notebook 03: the same with 1 layer, the contrast"),
-    "base": Shipped(base_recipe(), _train_shipped(measure_base), measure_base, "held-out accuracy",
+    "base": Shipped(base_recipe(), _fit_lm(measure_base), measure_base, "held-out accuracy",
                     "notebooks 04-07: the pre-trained model InstructGPT's steps start from, with the chat tokens"),
-    "sft": Shipped(sft_recipe(), lambda r, progress=True: _with_figures(train_sft(r, progress), measure_sft),
-                   measure_sft, "test gold", "notebooks 05-06: the base model after InstructGPT's SFT (notebook 04)",
+    "sft": Shipped(sft_recipe(), train_sft, measure_sft, "test gold",
+                   "notebooks 05-06: the base model after InstructGPT's SFT (notebook 04)",
                    quick={"epochs": 1, "batch_size": 256}),
-    "rm": Shipped(rm_recipe(), lambda r, progress=True: _with_figures(train_rm(r, progress), measure_rm), measure_rm,
-                  "validation accuracy", "notebooks 05-06: the reward model, trained on the SFT model's ranked responses",
+    "rm": Shipped(rm_recipe(), train_rm, measure_rm, "validation accuracy",
+                  "notebooks 05-06: the reward model, trained on the SFT model's ranked responses",
                   quick={"rounds": 1, "epochs": 0.05}),
-    "chat-sft": Shipped(chat_sft_recipe(), lambda r, progress=True: _with_figures(train_chat_sft(r, progress),
-                                                                                    measure_chat),
-                        measure_chat, "test behaves", "notebook 07 and `minigpt chat`: the base model after SFT on "
-                        "dialogues and instructions (ChatGPT's step 1)", quick={"epochs": 1, "batch_size": 512}),
-    "scaling-big": Shipped(scaling_recipe(*SCALING_BIG), train_scaling, measure_scaling, "validation loss",
+    "chat-sft": Shipped(chat_sft_recipe(), train_chat_sft, measure_chat, "test behaves",
+                        "notebook 07 and `minigpt chat`: the base model after SFT on dialogues and instructions "
+                        "(ChatGPT's step 1)", quick={"epochs": 1, "batch_size": 512}),
+    "scaling-big": Shipped(scaling_recipe(*SCALING_BIG), _fit_lm(None), measure_scaling, "validation loss",
                            "notebook 08: the run 100x bigger than the family, whose loss the fit predicts",
                            quick={"max_iters": 4, "eval_every": 2, "warmup_iters": 1, "text_chars": 100_000}),
-    "ppo-ablations": Shipped(ppo_ablations_recipe(),
-                             lambda r, progress=True: _with_figures(train_ppo_ablations(r, progress), measure_ppo),
-                             measure_ppo, "gold", "notebook 06: the policy of PPO against the reward model with "
-                             "β = 0, and the curves of the runs that change one of notebook 06's settings",
+    "ppo-ablations": Shipped(ppo_ablations_recipe(), train_ppo_ablations, measure_ppo, "gold",
+                             "notebook 06: the policy of PPO against the reward model with β = 0, and the curves "
+                             "of the runs that change one of notebook 06's settings",
                              quick={"runs": {"beta 0": {"beta": 0.0, "steps": 2}}, "every": 1, "prompts": 4,
                                     "settings": {**PPO_SETTINGS, "batch_size": 4, "minibatch_size": 2}}),
 }
