@@ -1,21 +1,15 @@
 """How robust is notebook 02's pre-LN / post-LN demonstration, and can it be made cheaper?
 
-Repeats the notebook's three short runs (post-LN without warmup, pre-LN without warmup, post-LN with a
-warmup over half the steps; 64 channels, 4 heads, batch 8 x 32 BPE tokens, lr 3e-3) for several depths,
-step counts and seeds, and prints each run's final validation loss next to the unigram loss (what a model
-that ignores the context reaches). The notebook asserts: post-LN without warmup stays within 0.1 of the
-unigram loss; the other two end more than 1.0 below it.
+Repeats the notebook's three short runs (post-LN without warmup, pre-LN without warmup, post-LN with a warmup over
+half the steps; 64 channels, 4 heads, batch 8 x 32 BPE tokens, lr 3e-3) for several depths, step counts and seeds,
+and prints each run's final validation loss next to the unigram loss (what a model that ignores the context
+reaches). The notebook asserts: post-LN without warmup stays within 0.1 of the unigram loss; the other two end more
+than 1.0 below it.
 
-    python benchmarks/ln_warmup.py [--layers 6 4] [--steps 200 150] [--seeds 2]
+    python experiments/ln_warmup.py [--layers 6 4] [--steps 200 150] [--seeds 2]
 
-Measured (2 cores, `make bench` at 72 ms/step; 100 s in all; unigram loss 5.175; post-LN / pre-LN / post-LN + warmup,
-and the seconds for the three runs):
-  6 layers, 200 steps (the notebook)  seed 0: 5.163 / 3.612 / 3.404  16 s   seed 1: 5.154 / 3.619 / 3.098  16 s
-  6 layers, 150 steps                 seed 0: 5.172 / 3.896 / 5.121  12 s   seed 1: 5.165 / 3.980 / 4.591  12 s
-  4 layers, 200 steps                 seed 0: 3.673 / 3.062 / 3.001  12 s   seed 1: 5.158 / 3.079 / 3.037  11 s
-  4 layers, 150 steps                 seed 0: 4.367 / 3.442 / 3.551   7 s   seed 1: 5.162 / 3.509 / 3.885   8 s
-With 4 layers post-LN without warmup escapes the unigram plateau for some seeds, and with 150 steps the warmup
-no longer rescues post-LN: the notebook keeps 6 layers and 200 steps.
+Conclusion (experiments/results/ln_warmup.md): with 4 layers post-LN without warmup escapes the unigram plateau for
+some seeds, and with 150 steps the warmup no longer rescues post-LN: the notebook keeps 6 layers and 200 steps.
 """
 import argparse
 import time

@@ -1,21 +1,17 @@
 """InstructGPT's SFT at tiny scale, per epoch: does the gold score keep improving after validation loss stops?
 
-InstructGPT trained its SFT models for 16 epochs with residual dropout 0.2 and cosine decay; validation loss
-showed overfitting after one epoch, while more epochs kept improving the reward model's score and human
-preference. This script fine-tunes the shipped base model (zoo.load("base")) on TinyWorld's instructions with
-that recipe and prints, after every epoch, the validation loss and the gold labeler's mean score and form rate
-on the validation prompts (greedy replies); at the end the same on the test prompts, and the base model's.
+Fine-tunes the shipped base model (zoo.load("base")) on TinyWorld's instructions with InstructGPT's SFT recipe (16
+epochs, residual dropout 0.2, cosine decay) and prints, after every epoch, the validation loss and the gold
+labeler's mean score and form rate of the greedy replies to the validation prompts; at the end the same on the
+test prompts. --rm adds the shipped reward model's mean score of those replies, and the epoch it would pick beside
+the gold labeler's pick (InstructGPT chose its SFT model by its reward model's score).
 
-InstructGPT chose its final SFT model by the reward model's score on a validation set. --rm adds the shipped reward
-model's mean score of the same replies after every epoch, and at the end the epoch it would pick beside the epoch
-the gold labeler would pick.
+    python experiments/sft_epochs.py --seeds 0 1          # about 70 s per seed at 38 ms/step on `make bench`
+    python experiments/sft_epochs.py --rm                 # and the reward model's pick of an epoch
 
-    python benchmarks/sft_epochs.py --seeds 0 1          # about 70 s per seed at 38 ms/step on `make bench`
-    python benchmarks/sft_epochs.py --rm                 # and the reward model's pick of an epoch
-
-Measured with --rm (seed 0, 2026-12-01, the shipped reward model): the mean reward of the validation replies rises
-unevenly with the gold score, -0.31 / -0.23 / -0.32 / -0.21 at epochs 1-4 to -0.14 / -0.15 at epochs 15-16 (gold
-0.57 -> 0.90); the reward model picks epoch 15 (gold 0.900), the gold labeler epoch 16 (gold 0.902).
+Conclusion (experiments/results/sft_epochs.md): the gold score keeps improving for all 16 epochs (validation 0.58 ->
+0.90), and so does the validation loss: InstructGPT's overfitting after one epoch does not reproduce. The reward
+model picks epoch 15 (gold 0.900), the gold labeler epoch 16 (gold 0.902).
 """
 import argparse
 

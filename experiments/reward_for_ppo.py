@@ -1,38 +1,18 @@
 """Is a reward model good enough for PPO? Its pairwise accuracy on the SFT model's own temperature-1 samples, and
 best-of-8 by its score, where PPO will search.
 
-    python benchmarks/reward_for_ppo.py                                  # the shipped RM's recipe, retrained
-    python benchmarks/reward_for_ppo.py --temperatures 0.7 1 1.3 --demonstrations --epochs 2 --save rm.pt
+Samples comparisons from the shipped SFT model as zoo.comparisons does (--rounds, --temperatures, ranked by the gold
+labeler at --noise), optionally adds each prompt's demonstration (--demonstrations) and --foils other prompts'
+demonstrations to the responses, trains a reward model from the SFT weights, and measures its accuracy on fresh
+validation comparisons; and, on 8 temperature-1 samples for each of 300 training, validation and test prompts, its
+accuracy on the pairs the gold labeler does not tie and the gold score of its pick of the 8 against their mean.
 
-It samples comparisons from the shipped SFT model as zoo.comparisons does (--rounds over the training prompts,
-K = 4-9 at --temperatures, ranked by the gold labeler at --noise), optionally adds each prompt's demonstration
-(--demonstrations) and --foils demonstrations written for other prompts of the same kind (fluent, wrong answers) to
-its responses before ranking, trains a reward model from the SFT weights, and measures:
-  - its pairwise accuracy against the noiseless labeler on fresh validation comparisons (standard temperatures
-    0.5-2, as notebook 05 measures it);
-  - on 8 temperature-1 samples of the SFT model for each of 300 training, validation and test prompts: its pairwise
-    accuracy on the pairs the gold labeler does not tie ("t=1 pairs"), and the gold score of its pick of the 8
-    ("best of 8") against their mean (a random pick).
+    python experiments/reward_for_ppo.py                                  # the shipped RM's recipe, retrained
+    python experiments/reward_for_ppo.py --temperatures 0.7 1 1.3 --demonstrations --epochs 2 --save rm.pt
 
-Measured on 2026-12-01 (2 threads; `make bench` 38.6-62 ms/step that day, a noisy host), batch 32 prompts, lr 1e-3:
-
-    rounds  temperatures  demos  foils  noise  epochs  val acc  t=1 pairs train/val/test  best of 8 train/val/test (mean 0.966/0.842/0.663)
-    6       0.5-2         no     0      0.4    1       0.70     0.52/-/-                  0.902 (all 885, mean 0.922)/0.827/0.620: the shipped rm
-    6       1             no     0      0.4    2       0.64     0.58/0.55/0.55            0.941/0.801/0.638
-    6       0.5-2         yes    0      0.4    2       0.70     0.74/0.57/0.52            0.966/0.822/0.643
-    6       0.7-1.3       yes    0      0.4    2       0.62     0.79/0.66/0.51            0.966/0.853/0.635
-    6       0.7-1.3       yes    0      0.4    4       0.61     0.74/0.61/0.56            0.958/0.839/0.661
-    12      0.7-1.3       yes    0      0.4    2       0.69     0.78/0.59/0.60            0.966/0.837/0.678
-    6       0.7-1.3       yes    3      0.4    2       0.68     0.71/0.59/0.56            0.963/0.832/0.649
-    30      0.5-2         yes    0      0.4    1       0.73     0.78/0.65/0.55            0.964/0.848/0.634
-    6       0.7-1.3       yes    0      0      3       0.78     0.95/0.74/0.64            0.990/0.885/0.681
-
-(The shipped rm's row comes from an earlier form of this measurement: its best of 8 on all 885 training prompts.) The reward models
-trained on the noisy rankings (noise 0.4: 72% agreement with the noiseless labeler) rank the SFT model's temperature-1
-samples barely better than chance on held-out prompts, and their best-of-8 is no better than a random pick: PPO
-against them can only optimise their errors (benchmarks/ppo_runs.py). The same data ranked without noise gives a
-reward model whose best of 8 gains 0.04 on validation prompts. Five times the data (30 rounds) closes a little of
-the gap; the demonstration among the responses helps on the training prompts; foils do not help.
+Conclusion (experiments/results/reward_for_ppo.md): reward models trained on noisy rankings (72% agreement) rank the
+SFT model's temperature-1 samples barely better than chance on held-out prompts, and their best of 8 is no better
+than a random pick; the same data ranked without noise gives one whose best of 8 gains 0.04 on validation prompts.
 """
 import argparse
 import json

@@ -1,63 +1,18 @@
 """When do induction heads and in-context recall form? (the question notebook 03 depends on)
 
-Trains a small GPT-2-style model and, every --eval-every steps, prints:
-  loss    the training loss, mean of the last 50 steps
-  ind     the best head's induction score on blocks of common training tokens repeated twice (1 = perfect)
-  s<k>    accuracy on TinyWorld's context-defined lex mappings after k demonstrations, the query a key the
-          demonstrations showed (--query shown) or any key of the mapping (--query any), chance 0.25 at k = 0
-          (minigpt.tinyworld.context_mapping_task; with "any", copying some value shown stays at chance)
-  recall  the same after 8 demonstrations, only where copying the last value shown would be wrong, so that
-          only matching the key helps (chance about 1/3: the other values shown)
+Trains a small GPT-2-style model and, every --eval-every steps, prints: loss (the training loss, mean of the last 50
+steps); ind (the best head's induction score on repeated blocks of common tokens, 1 = perfect); s<k> (lex mappings
+defined in the context, after k demonstrations; chance 0.25 at k = 0); recall (8 demonstrations, only where copying
+the last value shown would be wrong). The "variant" options train on other texts, each with its own BPE.
 
-    python benchmarks/induction_formation.py                       # TinyWorld text, 2 layers x 64, batch 64 x 64
-    python benchmarks/induction_formation.py --data repeats        # the positive control: each window is one block
-                                                                   # of random tokens repeated to fill it
+    python experiments/induction_formation.py                     # TinyWorld text, 2 layers x 64, batch 64 x 64
+    python experiments/induction_formation.py --data repeats      # the positive control: repeated random blocks
+    python experiments/induction_formation.py --max-iters 6000 --eval-every 500 --query any
 
-What we measured (2 cores, 62-68 ms/step on `make bench`): with the repeats the loss falls from 6.8 to 2.5 and the
-best head's induction score rises from 0.03 to 0.9 between steps 200 and 500 (1-2M tokens).
-
-That run was one draw of the batches, and at the learning rate of 3e-3 a lucky one. With --data repeats
---max-iters 500 --eval-every 50 (OMP_NUM_THREADS=1, about 55 s each on a 38 ms/step machine; min_lr is a tenth of the
-learning rate), loss and best induction score at steps 250 / 300 / 500:
-  --batch-seed 1337                      6.19 0.22 / 4.88 0.54 / 2.49 0.92
-  --batch-seed 0                         6.17 0.05 / 4.93 0.08 / 2.57 0.08   the loss falls as far, but no single
-                                         head attends like an induction head (a draft of the cell: none by step 1,000)
-  --learning-rate 1e-3 --batch-seed 0    6.60 0.06 / 6.48 0.16 / 5.32 0.49
-  --learning-rate 1e-3 --batch-seed 2    6.59 0.06 / 6.49 0.15 / 5.30 0.52
-  --learning-rate 2e-3 --batch-seed 0    6.09 0.34 / 5.03 0.56 / 3.16 0.72
-  --learning-rate 2e-3 --batch-seed 2    6.31 0.22 / 5.46 0.43 / 3.56 0.67
-At 1e-3 and 2e-3 every draw tried (also batch seeds 1 and 3 at 1e-3, in a draft of notebook 03's cell) formed one
-head between steps 250 and 350. Notebook 03's live run is the 2e-3 one with --batch-seed 0; its probe (32 blocks of
-period 32 instead of 16 of period 24) scores the same model 0.53 at step 500.
-
-On TinyWorld text as it is (lex lines are 16% of it), `--max-iters 6000 --eval-every 500 --query any` (0.1 s a step,
-595 s in all): copying a value from the line is learnt early, but matching the key forms only between steps 3,000
-and 4,000 (12 to 16M tokens): recall 0.34 at step 3000, 0.46 at 3500, 0.86 at 4000, 0.94 at 6000. Once it has
-formed, the any-key curve is GPT-3's: 0 / 1 / 2 / 4 / 8 demonstrations -> 0.27 / 0.38 / 0.48 / 0.65 / 0.82 at step
-6000. The same training on a 3,000-step schedule (`--max-iters 3000 --query any`, 303 s) had not formed it at its
-end (recall 0.32, s8 0.24): the phase change needs the learning rate to stay high for long enough. The induction
-score on repeated common tokens stays at 0.02 throughout either run: the lex circuit matches the key two tokens
-back, which this probe does not ask for. (A draft of this script, with its own evaluation sets, saw the change
-between steps 2,000 and 3,000.) Shorter runs (1,500 steps; a 37% lex share; learning rates 6e-3 and 1e-2;
-32 channels for 3,000 steps) formed nothing.
-
-Variants of the text (the options of the "variant" group; each builds its own text and BPE), all with
---batch-size 32 (2,048 tokens a step) and OMP_NUM_THREADS=1, two runs side by side. None formed key matching
-(recall stays near or below chance) or a generic induction head (ind <= 0.04):
-  --lex-share 0.8 --no-arrow --keys 24 --max-iters 2400          80% lex lines "wir red", single-token keys:
-        copying is learnt (s1 0.91 at step 400, 1.00 at 1600), recall 0.17-0.24 up to step 2400 (4.9M tokens)
-  --lex-share 0.5 --echo-share 0.3 --no-arrow --query any --max-iters 1200
-        s8 0.24-0.28 and recall 0.17-0.29 throughout
-  --lex-share 0.2 --chant-share 0.5 --no-arrow --max-iters 1200  half the text repeated random keys:
-        s1 0.97, recall 0.21-0.28
-  --lex-share 0.8 --no-arrow --keys 24 --keys-per-line 4 8 --pairs-per-line 12 20 --max-iters 1400
-        recall 0.21 at step 400, 0.38 at 800, 0.34 at 1400: the only hint of a start
-  --lex-share 0.8 --no-arrow --keys 24 --keys-per-line 8 12 --pairs-per-line 16 24 --max-iters 1400
-        slower even to copy (s1 0.81 at 1400), recall 0.31; with all keys (two tokens each) recall 0.24
-  --block-size 32 --lex-share 0.5 --no-arrow --keys 24 --max-iters 1500 (batch 64; eight pairs fit in 32 tokens)
-        s1 1.00 from step 750, recall 0.20-0.29
-And one layer, on TinyWorld as it is: --n-layer 1 --max-iters 3000 --query any never matches keys (s8 0.26-0.29,
-recall 0.22-0.29, ind 0.01 up to 12M tokens), as expected: an induction head composes two layers' heads.
+Conclusion (experiments/results/induction_formation.md): on repeated random blocks an induction head forms by step
+500 (at lr 1e-3 and 2e-3 for every batch order tried, at 3e-3 not for all). On TinyWorld text key matching forms only
+between steps 3,000 and 4,000 of a 6,000-step schedule, not on a 3,000-step one, and no variant of the text (nor one
+layer) formed it sooner: too long for a notebook, so notebook 03 loads models trained once by `make models`.
 """
 import argparse
 import random

@@ -1,10 +1,13 @@
 """Is "bigger is better" at zero-shot larger than seed noise? (notebook 02's comparison, repeated)
 
-Trains the three sizes of minigpt.zoo (XS, S, M; the same data, steps and learning rate) for several
-seeds and prints the zero-shot accuracy on held-out TinyWorld items, per task and on average, at the
-end of training. Chance is 0.25 for every task. About a minute per seed on 2 cores (nothing cached).
+Trains the three sizes of minigpt.zoo (XS, S, M; the same data, steps and learning rate) for several seeds and
+prints the zero-shot accuracy on held-out TinyWorld items, per task and on average, at the end of training. Chance
+is 0.25 for every task. About a minute per seed on 2 cores (nothing cached).
 
-    python benchmarks/zero_shot_sizes.py [--seeds 3]
+    python experiments/zero_shot_sizes.py [--seeds 3]
+
+Conclusion (experiments/results/zero_shot_sizes.md): it is. Mean held-out accuracy over 3 seeds XS 0.22 +- 0.01,
+S 0.26 +- 0.01, M 0.42 +- 0.02; each larger size was at least as good as the smaller one in 3 of 3 seeds.
 """
 import argparse
 import statistics

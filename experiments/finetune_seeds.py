@@ -1,10 +1,12 @@
 """Is pre-training's benefit for fine-tuning larger than seed noise? (notebook 01's comparison, repeated)
 
-Pre-trains notebook 01's GPT-1 on TinyWorld once, then fine-tunes it on the acceptability task, and
-the same architecture from random weights, with L2 and with L3 = L2 + 0.5 L1, for several seeds.
-Prints held-out accuracy as mean +- standard deviation over seeds. About 3 minutes on 2 cores.
+Pre-trains notebook 01's GPT-1 on TinyWorld once, then fine-tunes it on the acceptability task, and the same
+architecture from random weights, with L2 and with L3 = L2 + 0.5 L1, for several seeds. Prints held-out accuracy as
+mean +- standard deviation over seeds, and the pre-trained models' lead per seed. About 3 minutes on 2 cores.
 
-    python benchmarks/finetune_seeds.py [--seeds 5]
+    python experiments/finetune_seeds.py [--seeds 5]
+
+Conclusion: no run is recorded yet; experiments/results/finetune_seeds.md holds its table.
 """
 import argparse
 import copy
