@@ -24,25 +24,28 @@ from minigpt.reward import RewardModel
 
 
 def step_seconds(n_layer, n_embd, repeats=3):
+    from minigpt.model import parameter_count
+
     tok = zoo.tokenizer(chat=True)
     torch.manual_seed(0)
     config = GPTConfig(vocab_size=tok.vocab_size, block_size=128, n_layer=n_layer, n_head=4, n_embd=n_embd)
     policy = GPT(config)
     prompts = [i.prompt for i in tinyworld.instructions(seed=0)["train"]]
-    trainer = PPOTrainer(copy.deepcopy(policy), policy, RewardModel(GPT(config), tok), tok, prompts, zoo.ppo_config())
+    trainer = PPOTrainer(copy.deepcopy(policy), policy, RewardModel(GPT(config), tok), tok, prompts=prompts,
+                         config=zoo.ppo_config())
     trainer.step()  # warm up
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         trainer.step()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), sum(p.numel() for p in policy.parameters())
+    return statistics.median(times), parameter_count(policy)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", nargs="+", default=["4x128", "6x192"], help="n_layer x n_embd")
-    for shape in parser.parse_args().shapes:
+    for shape in parser.parse_args(argv).shapes:
         n_layer, n_embd = map(int, shape.split("x"))
         seconds, parameters = step_seconds(n_layer, n_embd)
         print(f"{n_layer} x {n_embd}: {parameters / 1e6:.2f}M parameters, {seconds:.2f} s per PPO step", flush=True)

@@ -25,7 +25,8 @@ import torch
 from minigpt import tinyworld, zoo
 from minigpt.ppo import PPOTrainer, labeler_reward
 from minigpt.reward import RewardModel, pairwise_accuracy, train_reward_model
-from minigpt.sft import set_dropout
+
+import record_results
 
 
 def shares(train, sft_share, seed=0):
@@ -45,8 +46,9 @@ def task_pieces(instructions):
     ins, dia = tinyworld.instructions(seed=0), tinyworld.dialogues(seed=0)
     if instructions:
         gold = tinyworld.GoldLabeler(ins)
-        return {"splits": ins, "gold": gold, "noisy": lambda careless: tinyworld.GoldLabeler(ins, careless=careless, seed=1),
-                "shipped": "sft", "recipe": zoo.sft_recipe(), "always": {"train": [], "validation": ins["validation"]},
+        return {"splits": ins, "gold": gold,
+                "noisy": lambda careless: tinyworld.GoldLabeler(ins, careless=careless, seed=1), "shipped": "sft",
+                "recipe": zoo.sft_recipe(), "always": {"train": [], "validation": ins["validation"]},
                 "measure": lambda model, items: zoo.judge_replies(model, items, gold)[0], "prompt": lambda i: i.prompt}
     gold = tinyworld.DialogueLabeler()
     return {"splits": dia, "gold": gold, "noisy": lambda careless: tinyworld.DialogueLabeler(careless=careless, seed=1),
@@ -55,7 +57,7 @@ def task_pieces(instructions):
             "measure": lambda model, items: zoo.behaviour_rates(model, items, gold)["all"], "prompt": lambda d: d}
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instructions", action="store_true", help="InstructGPT's instructions instead of dialogues")
     parser.add_argument("--sft-share", type=float, default=0.5, help="the share of training prompts SFT learns")
@@ -74,7 +76,11 @@ def main():
                         "ranked and added to the comparisons, and a new reward model is trained on them all")
     parser.add_argument("--iteration-rounds", type=int, default=4)
     parser.add_argument("--out", help="write the results as JSON here")
-    args = parser.parse_args()
+    record_results.add_options(parser)
+    args = parser.parse_args(argv)
+    from minigpt.model import set_dropout
+    from minigpt.reward import labeler_agreement
+
     tok, task = zoo.tokenizer(chat=True), task_pieces(args.instructions)
     splits, gold = task["splits"], task["gold"]
     sft_share, ppo_share = shares(splits["train"], args.sft_share)
@@ -84,9 +90,11 @@ def main():
     else:
         base, _ = zoo.load("base", progress=False)
         demonstrations = {"train": task["always"]["train"] + sft_share, "validation": task["always"]["validation"]}
-        sft, _ = zoo._fine_tuned(base, demonstrations, task["recipe"], lambda trainer: {}, [], True)
+        sft, _ = zoo.fine_tuned(base, demonstrations, task["recipe"], on_epoch=lambda trainer: {}, curve=[],
+                                progress=True)
     sft.eval()
-    evaluated = {"SFT share": sft_share, "PPO share": ppo_share, "validation": splits["validation"], "test": splits["test"]}
+    evaluated = {"SFT share": sft_share, "PPO share": ppo_share, "validation": splits["validation"],
+                 "test": splits["test"]}
 
     def rates(model):
         return {name: round(task["measure"](model, items), 3) for name, items in evaluated.items()}
@@ -102,9 +110,10 @@ def main():
         """A reward model trained from the SFT weights on data["train"], and its accuracy (printed, and kept)."""
         torch.manual_seed(0)
         rm = RewardModel(set_dropout(copy.deepcopy(sft), 0.0), tok)
-        train_reward_model(rm, tok, data, args.rm_epochs, 1e-3, 32, True, 0, None, 1, progress=True)
+        train_reward_model(rm, tok, data, epochs=args.rm_epochs, learning_rate=1e-3, batch_size=32, grouped=True,
+                           seed=0, evals_per_epoch=1, progress=True)
         result.setdefault("reward models", []).append(
-            {"comparisons": len(data["train"]), "labeler agreement": zoo.labeler_agreement(data["train"], gold),
+            {"comparisons": len(data["train"]), "labeler agreement": labeler_agreement(data["train"], gold),
              "RM accuracy": {s: round(pairwise_accuracy(rm, tok, data[s], gold), 3) for s in ("validation", "test")}})
         print(json.dumps(result["reward models"][-1]), flush=True)
         return rm
@@ -112,8 +121,8 @@ def main():
     rm = reward_model()
     config = zoo.ppo_config(beta=args.beta, learning_rate=args.lr, value_warmup=3, value_clip=10.0)
     score = labeler_reward(gold, 3.0) if args.reward == "gold" else None  # the gold labeler x 3: PPO's best case
-    trainer = PPOTrainer(copy.deepcopy(sft), sft, rm, tok, [task["prompt"](item) for item in ppo_share], config,
-                         labeler=gold, score=score)
+    trainer = PPOTrainer(copy.deepcopy(sft), sft, rm, tok, prompts=[task["prompt"](item) for item in ppo_share],
+                         config=config, labeler=gold, score=score)
     result["curve"] = []
     stage = args.steps // args.iterations
     for step in range(1, args.steps + 1):
@@ -136,6 +145,15 @@ def main():
                                        for name, model in (("SFT", sft), ("PPO", trainer.policy))}
         print(json.dumps(result["test by behaviour"]))
     result["seconds"] = round(time.perf_counter() - start)
+    shown = ("PPO share", "validation", "test")
+    last = result["curve"][-1] if result["curve"] else {}
+    after = (" / ".join(str(last[name]) for name in shown) + f" (step {last['step']})") if last else "-"
+    record_results.record(__file__, [{
+        "options": record_results.options(argv), "task": "instructions" if args.instructions else "dialogues",
+        "RM accuracy val / test": " / ".join(str(a) for a in result["reward models"][-1]["RM accuracy"].values()),
+        "SFT": " / ".join(str(result["SFT"][name]) for name in shown),
+        "at the last step": after,
+        "KL at the end": last.get("kl", "-"), "seconds": result["seconds"]}], args)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)

@@ -18,6 +18,8 @@ import minigpt
 from minigpt import tinyworld
 from minigpt.finetune import SPECIAL_TOKENS, ClassificationData, accuracy, classification_input, fine_tune
 
+import record_results
+
 
 def pretrain():
     """Notebook 01's pre-training run: same corpus, model and schedule."""
@@ -38,6 +40,7 @@ def pretrain():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    record_results.add_options(parser)
     args = parser.parse_args(argv)
     model, tokenizer = pretrain()
     task = tinyworld.acceptability(seed=1)
@@ -60,12 +63,16 @@ def main(argv=None):
         print(f"seed {seed} done", flush=True)
 
     print(f"\nheld-out accuracy over {args.seeds} seeds (chance 0.5)")
+    row = {"options": record_results.options(argv), "seeds": args.seeds}
     for (start_from, lm_weight), accs in results.items():
-        print(f"  {start_from:>11}, lambda={lm_weight}: {statistics.mean(accs):.3f} +- {statistics.stdev(accs):.3f}"
-              f"   (min {min(accs):.3f}, max {max(accs):.3f})")
+        cell = f"{statistics.mean(accs):.3f} +- {statistics.stdev(accs):.3f}"
+        print(f"  {start_from:>11}, lambda={lm_weight}: {cell}   (min {min(accs):.3f}, max {max(accs):.3f})")
+        row[f"{start_from}, lambda {lm_weight}"] = f"{cell} ({min(accs):.3f}, {max(accs):.3f})"
     gaps = [(p0 + p5 - r0 - r5) / 2 for p0, p5, r0, r5 in zip(*results.values())]
-    print(f"  pre-trained minus random init, per seed: {statistics.mean(gaps):.3f} +- {statistics.stdev(gaps):.3f}"
-          f"   (min {min(gaps):.3f})")
+    cell = f"{statistics.mean(gaps):.3f} +- {statistics.stdev(gaps):.3f}"
+    print(f"  pre-trained minus random init, per seed: {cell}   (min {min(gaps):.3f})")
+    row["pre-trained minus random init, per seed (min)"] = f"{cell} ({min(gaps):.3f})"
+    record_results.record(__file__, [row], args)
 
 
 if __name__ == "__main__":

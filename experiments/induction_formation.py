@@ -25,6 +25,8 @@ from minigpt.tinyworld.mapping import ARROW, KEYS_PER_LINE, PAIRS_PER_LINE, lex_
 from minigpt.incontext import RepeatedBlocks, common_tokens, induction_head_scores, repeated_random_tokens
 from minigpt.prompting import accuracy
 
+import record_results
+
 
 def recall_examples(n_examples=200, seed=0, **lex_format):
     """8-shot lex queries whose answer is not the value shown last: copying the latest value is wrong."""
@@ -92,6 +94,7 @@ def main(argv=None):
         variant.add_argument("--no-arrow", action="store_true", help='lex pairs written "bim red", not "bim -> red"'),
         variant.add_argument("--keys", type=int, help="draw lex keys from this many made-up words (single BPE tokens)"),
     ]
+    record_results.add_options(parser)
     args = parser.parse_args(argv)
 
     keys, arrow = list(nonsense_keys()), " " if args.no_arrow else ARROW
@@ -103,10 +106,10 @@ def main(argv=None):
             parser.error("the variant options change the TinyWorld text; they do not apply to --data repeats")
         lex_share = 0.16 if args.lex_share is None else args.lex_share
         shares = {"lex": lex_share, "echo": args.echo_share, "chant": args.chant_share}
-        text = variant_text(shares, keys, arrow, args.keys_per_line, args.pairs_per_line)
+        text = variant_text(shares, keys, arrow, keys_per_line=args.keys_per_line, pairs_per_line=args.pairs_per_line)
         tokenizer = BPETokenizer().train(text, 1024)
-        print(f"variant text: {len(text):,} characters, {tinyworld.corpus_stats(text)['lex_fraction']:.0%} in lex lines; "
-              f"the key {keys[0]!r} is {len(tokenizer.encode(' ' + keys[0]))} token(s)", flush=True)
+        print(f"variant text: {len(text):,} characters, {tinyworld.corpus_stats(text)['lex_fraction']:.0%} in lex "
+              f"lines; the key {keys[0]!r} is {len(tokenizer.encode(' ' + keys[0]))} token(s)", flush=True)
     else:
         text, tokenizer = tinyworld.generate_corpus(seed=0), zoo.tokenizer()
     train_ids = torch.tensor(tokenizer.encode(text))
@@ -121,6 +124,7 @@ def main(argv=None):
     lex = {k: tinyworld.context_mapping_task(seed=1, n_pairs=k, n_examples=200, query=args.query, **lex_format)
            for k in (0, 1, 2, 4, 8)}
     recall = recall_examples(**lex_format)
+    curve = []
 
     def measure(trainer):
         model = trainer.model
@@ -132,6 +136,7 @@ def main(argv=None):
         tokens = trainer.iter * args.block_size * args.batch_size
         print(f"step {trainer.iter:5d} ({tokens / 1e6:5.1f}M tokens, {time.perf_counter() - start:5.0f} s): "
               + " ".join(f"{name} {value:.2f}" for name, value in row.items()), flush=True)
+        curve.append({"step": trainer.iter, "tokens": tokens, **row})
 
     torch.manual_seed(args.seed)
     model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=args.block_size, n_layer=args.n_layer,
@@ -141,6 +146,15 @@ def main(argv=None):
                          progress=False)
     start = time.perf_counter()
     Trainer(model, data, config, on_eval=measure).run()
+    if curve:
+        last = curve[-1]
+        record_results.record(__file__, [{
+            "options": record_results.options(argv), "seconds": f"{time.perf_counter() - start:.0f}",
+            "at the end": f"step {last['step']} ({last['tokens'] / 1e6:.1f}M tokens): "
+                          + " ".join(f"{k} {v:.2f}" for k, v in last.items() if k not in ("step", "tokens")),
+            "ind (/ recall) by step": ", ".join(
+                f"{point['step']}: {point['ind']:.2f}" + (f" / {point['recall']:.2f}" if "recall" in point else "")
+                for point in curve)}], args)
 
 
 if __name__ == "__main__":

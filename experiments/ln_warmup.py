@@ -18,6 +18,8 @@ import torch
 
 from minigpt import GPT, GPTConfig, LMData, Trainer, TrainConfig, tinyworld, zoo
 
+import record_results
+
 RUNS = {"post-LN": (False, False), "pre-LN": (True, False), "post-LN + warmup": (False, True)}  # (pre_ln, warmup)
 
 
@@ -34,20 +36,26 @@ def main(argv=None):
     parser.add_argument("--layers", type=int, nargs="+", default=[6, 4])
     parser.add_argument("--steps", type=int, nargs="+", default=[200, 150])
     parser.add_argument("--seeds", type=int, default=2)
+    record_results.add_options(parser)
     args = parser.parse_args(argv)
     tokenizer = zoo.tokenizer()
     data = LMData(tokenizer.encode(tinyworld.generate_corpus(seed=0)), block_size=32, batch_size=8)
     counts = torch.bincount(data.splits["train"], minlength=tokenizer.vocab_size).float()
     unigram = -(counts / counts.sum())[data.splits["val"]].log().mean().item()
     print(f"unigram loss {unigram:.3f}; final validation loss, " + " / ".join(RUNS))
+    rows = []
     for n_layer in args.layers:
         for steps in args.steps:
             for seed in range(args.seeds):
                 start = time.perf_counter()
                 losses = [final_val_loss(data, tokenizer.vocab_size, pre_ln, n_layer, steps,
                                          steps // 2 if warmup else 0, seed) for pre_ln, warmup in RUNS.values()]
+                seconds = time.perf_counter() - start
                 print(f"{n_layer} layers, {steps} steps, seed {seed}: " + " / ".join(f"{x:.3f}" for x in losses)
-                      + f"  ({time.perf_counter() - start:.0f} s)", flush=True)
+                      + f"  ({seconds:.0f} s)", flush=True)
+                rows.append({"layers": n_layer, "steps": steps, "seed": seed, "unigram": f"{unigram:.3f}",
+                             **{run: f"{x:.3f}" for run, x in zip(RUNS, losses)}, "seconds": f"{seconds:.0f}"})
+    record_results.record(__file__, rows, args)
 
 
 if __name__ == "__main__":

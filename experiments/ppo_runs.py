@@ -20,22 +20,23 @@ import json
 import torch
 
 from minigpt import tinyworld, zoo
-from minigpt.ppo import kl_estimates, response_logprobs, rollout
 from minigpt.reward import train_reward_model
 
+import record_results
 
-def evaluate(policy, reference, rm, tok, splits, gold, hardest=()):
-    prompts = {"val": [i.prompt for i in splits["validation"]] * 2, "train": [i.prompt for i in splits["train"][::3]]}
+
+def evaluate(policy, reference, rm, splits, gold, hardest=()):
+    """zoo.ppo_evaluation on temperature-1 samples (seed 123): two of every validation prompt ("val"), one of a third
+    of the training prompts ("train"), four of each hardest item; and the gold score of the greedy replies to the
+    validation prompts."""
+    sampled = {"val": (splits["validation"], 2), "train": (splits["train"][::3], 1)}
     if hardest:
-        prompts["hardest"] = list(hardest) * 4
-    figures, generator = {}, torch.Generator().manual_seed(123)
-    for name, texts in prompts.items():
-        roll = rollout(policy, tok, texts, 40, generator)
-        with torch.no_grad():
-            ref = response_logprobs(reference, roll.idx, roll.prompt_lengths, roll.mask.size(1))
-            figures[f"{name} rm"] = rm(roll.idx, roll.lengths).mean().item()
-        figures[f"{name} kl"] = kl_estimates(roll.logprobs, ref, roll.mask)[0].mean().item()
-        figures[f"{name} gold"] = sum(gold.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)) / len(texts)
+        sampled["hardest"] = (hardest, 4)
+    figures = {}
+    for name, (items, samples) in sampled.items():
+        found = zoo.ppo_evaluation(policy, items, rm, gold, reference=reference, samples=samples, seed=123)
+        figures.update({f"{name} rm": found["reward"], f"{name} kl": found["kl"], f"{name} gold": found["gold"]})
+    figures.update({"lm loss": found["lm loss"], "zero-shot": found["zero-shot"]})
     figures["val greedy gold"] = zoo.judge_replies(policy, splits["validation"], gold)[0]
     return {k: round(v, 4) for k, v in figures.items()}
 
@@ -50,17 +51,18 @@ def reward_model_on_prompts(items, rounds, noise, seed=50):
     options = {"k": (8, 8), "temperatures": (1.0,)}
     data = {"train": zoo.comparisons(sft, items, noisy, rounds, seed=seed, **options),
             "validation": zoo.comparisons(sft, splits["validation"][:64], noisy, seed=seed + 1000, **options)}
-    train_reward_model(rm, zoo.tokenizer(chat=True), data, 2, 3e-4, 32, True, 0, None, 1, False)
+    train_reward_model(rm, zoo.tokenizer(chat=True), data, epochs=2, learning_rate=3e-4, batch_size=32, grouped=True,
+                       seed=0, evals_per_epoch=1, progress=False)
     zoo.normalize_to_demonstrations(rm, splits["train"])
     print(f"reward model on the PPO prompts: {len(data['train'])} comparisons", flush=True)
     return rm.state_dict()
 
 
 def run(args, seed, items=None, rm_state=None):
-    tok, splits = zoo.tokenizer(chat=True), tinyworld.instructions(seed=0)
+    splits = tinyworld.instructions(seed=0)
     gold = tinyworld.GoldLabeler(splits)
     rm, _ = zoo.load("rm", progress=False)
-    if args.rm_weights:  # a reward model trained by benchmarks/reward_for_ppo.py --save
+    if args.rm_weights:  # a reward model trained by experiments/reward_for_ppo.py --save
         rm.load_state_dict(torch.load(args.rm_weights, weights_only=True))
     if rm_state is not None:  # --rm-rounds: trained on the PPO prompts' own samples
         rm.load_state_dict(rm_state)
@@ -71,22 +73,37 @@ def run(args, seed, items=None, rm_state=None):
     trainer = zoo.ppo_trainer(config, reward_model=rm, gold_scale=3.0 if args.reward == "gold" else None)
     reference, hardest = trainer.reference, ()
     if items:  # PPO on the training prompts the SFT model answers worst: where there is most to gain
-        hardest = trainer.prompts = [item.prompt for item in items]
-    curve = [{"step": 0, **evaluate(trainer.policy, reference, trainer.reward_model, tok, splits, gold, hardest)}]
+        hardest, trainer.prompts = items, [item.prompt for item in items]
+    curve = [{"step": 0, **evaluate(trainer.policy, reference, trainer.reward_model, splits, gold, hardest)}]
     print(json.dumps(curve[-1]), flush=True)
     for step in range(1, args.steps + 1):
         trainer.step()
         if step % args.every == 0:
-            curve.append({"step": step, **evaluate(trainer.policy, reference, trainer.reward_model, tok, splits, gold,
+            curve.append({"step": step, **evaluate(trainer.policy, reference, trainer.reward_model, splits, gold,
                                                    hardest)})
             print(json.dumps(curve[-1]), flush=True)
     return {"seed": seed, "curve": curve, "history": dict(trainer.history), "seconds": trainer.elapsed}
 
 
-def main():
+def row(result, argv):
+    """A results-file row of one run: each figure at step 0 -> at the last evaluation."""
+    first, last = result["curve"][0], result["curve"][-1]
+
+    def change(key):
+        return f"{first[key]:.3f} -> {last[key]:.3f}" if key in first else "-"
+
+    return {"options": record_results.options(argv), "seed": result["seed"], "steps": last["step"],
+            "train gold": change("train gold"), "validation gold": change("val gold"),
+            "KL (val)": f"{last['val kl']:.2f}",
+            "hardest gold": change("hardest gold"), "hardest RM score": change("hardest rm"),
+            "KL (hardest)": f"{last['hardest kl']:.2f}" if "hardest kl" in last else "-",
+            "val greedy gold": change("val greedy gold"), "seconds": f"{result['seconds']:.0f}"}
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reward", choices=["rm", "gold"], default="rm")
-    parser.add_argument("--rm-weights", help="a reward model's state dict from benchmarks/reward_for_ppo.py --save")
+    parser.add_argument("--rm-weights", help="a reward model's state dict from experiments/reward_for_ppo.py --save")
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--beta", type=float, default=zoo.PPO_SETTINGS["beta"])
@@ -105,7 +122,8 @@ def main():
     parser.add_argument("--rm-noise", type=float, default=zoo.RM_NOISE, help="the labeler's noise for --rm-rounds")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--out", help="write the results as JSON here")
-    args = parser.parse_args()
+    record_results.add_options(parser)
+    args = parser.parse_args(argv)
     if args.rm_rounds and not args.hardest:
         parser.error("--rm-rounds trains the reward model on the PPO prompts: give --hardest N too")
     items = rm_state = None
@@ -116,6 +134,7 @@ def main():
     if args.rm_rounds:
         rm_state = reward_model_on_prompts(items, args.rm_rounds, args.rm_noise)
     results = [run(args, seed, items, rm_state) for seed in args.seeds]
+    record_results.record(__file__, [row(result, argv) for result in results], args)
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"args": vars(args), "runs": results}, f)

@@ -24,7 +24,8 @@ import torch
 from minigpt import tinyworld, zoo
 from minigpt.chat import END_OF_TURN
 from minigpt.reward import Comparison, RewardModel, pairwise_accuracy, train_reward_model
-from minigpt.sft import set_dropout
+
+import record_results
 
 
 def with_demonstrations(comparisons, train, labeler, demonstrations, foils, seed=0):
@@ -45,19 +46,12 @@ def with_demonstrations(comparisons, train, labeler, demonstrations, foils, seed
     return out
 
 
-def sampled_gold(sft, items, gold, n, seed):
-    """(rollout, golds): n temperature-1 samples of the SFT model for each item (all items, n times over), and their
-    gold scores as (n, len(items))."""
-    roll = zoo.sampled_responses(sft, items, n, seed)
-    golds = torch.tensor([gold.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)])
-    return roll, golds.view(n, -1)
-
-
 @torch.no_grad()
 def on_own_samples(rm, sft, items, gold, n=8):
     """(pairwise accuracy on the untied pairs, gold of the RM's pick of n, mean gold) over n temperature-1 samples
     of the SFT model for each item."""
-    roll, golds = sampled_gold(sft, items, gold, n, seed=5)
+    roll = zoo.sampled_responses(sft, items, n, seed=5)  # all items, n times over
+    golds = zoo.sampled_gold(sft, items, gold, samples=n, seed=5)  # (n, len(items)): the same samples' gold scores
     scores = rm(roll.idx, roll.lengths).view(n, -1)
     agree = total = 0
     for j in range(golds.size(1)):
@@ -70,7 +64,7 @@ def on_own_samples(rm, sft, items, gold, n=8):
     return round(agree / max(total, 1), 3), round(best, 3), round(golds.mean().item(), 3)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0])
@@ -80,7 +74,10 @@ def main():
     parser.add_argument("--epochs", type=float, default=1)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--save", help="write the reward model's state dict here (for ppo_runs.py --rm-weights)")
-    args = parser.parse_args()
+    record_results.add_options(parser)
+    args = parser.parse_args(argv)
+    from minigpt.model import set_dropout
+
     tok, splits = zoo.tokenizer(chat=True), tinyworld.instructions(seed=0)
     gold, noisy = tinyworld.GoldLabeler(splits), tinyworld.GoldLabeler(splits, noise=args.noise, seed=1)
     sft, _ = zoo.load("sft", progress=False)
@@ -88,10 +85,12 @@ def main():
     data = {"train": zoo.comparisons(sft, "train", noisy, args.rounds, temperatures=args.temperatures, progress=True),
             "validation": zoo.comparisons(sft, "validation", noisy, temperatures=args.temperatures)}
     if args.demonstrations or args.foils:
-        data["train"] = with_demonstrations(data["train"], splits["train"], noisy, args.demonstrations, args.foils)
+        data["train"] = with_demonstrations(data["train"], splits["train"], noisy, demonstrations=args.demonstrations,
+                                            foils=args.foils)
     torch.manual_seed(0)
     rm = RewardModel(set_dropout(zoo.load("sft", progress=False)[0], 0.0), tok)
-    train_reward_model(rm, tok, data, args.epochs, args.lr, 32, True, 0, None, 1, progress=True)
+    train_reward_model(rm, tok, data, epochs=args.epochs, learning_rate=args.lr, batch_size=32, grouped=True, seed=0,
+                       evals_per_epoch=1, progress=True)
     result = {"args": vars(args), "comparisons": len(data["train"]),
               "val accuracy": pairwise_accuracy(rm, tok, zoo.comparisons(sft, "validation", noisy, seed=7), gold)}
     for split in ("train", "validation", "test"):
@@ -99,6 +98,13 @@ def main():
         result[split] = {"t=1 pairs": pairs, "best of 8": best, "mean": mean}
     result["seconds"] = round(time.perf_counter() - start)
     print(json.dumps(result))
+    splits_shown = ("train", "validation", "test")
+    record_results.record(__file__, [{
+        "options": record_results.options(argv), "comparisons": result["comparisons"],
+        "val acc": f"{result['val accuracy']:.3f}",
+        **{f"{figure} train/val/test": "/".join(str(result[split][figure]) for split in splits_shown)
+           for figure in ("t=1 pairs", "best of 8", "mean")},
+        "seconds": result["seconds"]}], args)
     if args.save:
         torch.save(rm.state_dict(), args.save)
 

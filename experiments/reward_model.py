@@ -24,14 +24,15 @@ import torch
 from minigpt import tinyworld, zoo
 from minigpt.reward import (Comparison, RewardData, RewardModel, gold_pairs, pairwise_accuracy, reward_batch,
                             reward_loss, train_reward_model)
-from minigpt.sft import set_dropout
+
+import record_results
 
 
 @torch.no_grad()
 def kwise_loss(rm, tok, comparisons, batch_size=32):
     """The K-wise ranking loss over every comparison, one prompt per batch element, whatever the training batching:
     the one validation loss that both ways of batching can be compared on."""
-    groups = RewardData(comparisons, comparisons, tok, rm.gpt.config.block_size, batch_size).splits["val"]
+    groups = RewardData(comparisons, comparisons, tok, rm.gpt.config.block_size, batch_size=batch_size).splits["val"]
     rm.eval()
     total = 0.0
     for start in range(0, len(groups), batch_size):
@@ -74,11 +75,13 @@ def sft_model(base=None):
     if not base:
         return zoo.load("sft", progress=False)[0]
     recipe = {**zoo.sft_recipe(), "base": {**zoo.base_recipe(), **base}}
-    return zoo.cached_run(recipe, lambda r: zoo.SHIPPED["sft"].train(r, True), name="sft")[0]
+    return zoo.SHIPPED["sft"].load(recipe)[0]
 
 
 def run(rounds, epochs, noise, learning_rate, batch_size, grouped, seed, data_cache, careless=0.0,
         temperatures=(0.5, 1.0, 1.5, 2.0), by_kind=False, base=None, ties="labeler"):
+    from minigpt.model import set_dropout
+
     tok = zoo.tokenizer(chat=True)
     splits = tinyworld.instructions(seed=0)
     gold = tinyworld.GoldLabeler(splits)
@@ -107,7 +110,8 @@ def run(rounds, epochs, noise, learning_rate, batch_size, grouped, seed, data_ca
     pairs = sum(len(c.responses) * (len(c.responses) - 1) // 2 for c in data["train"])
     steps_per_epoch = max(1, (len(data["train"]) if grouped else pairs) // batch_size)
     start = time.perf_counter()
-    train_reward_model(rm, tok, data, epochs, learning_rate, batch_size, grouped, seed, on_eval, 4, progress=True)
+    train_reward_model(rm, tok, data, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                       grouped=grouped, seed=seed, on_eval=on_eval, evals_per_epoch=4, progress=True)
     result = {"rounds": rounds, "epochs": epochs, "ties": ties, "noise": noise, "careless": careless,
               "lr": learning_rate, "temperatures": list(temperatures), "grouped": grouped, "seed": seed,
               "seconds": round(time.perf_counter() - start), "curve": curve, "val accuracy": curve[-1]["val accuracy"],
@@ -121,7 +125,21 @@ def run(rounds, epochs, noise, learning_rate, batch_size, grouped, seed, data_ca
     return result
 
 
-def main():
+def row(result, argv):
+    """A results-file row of one run."""
+    by_kind = result.get("by kind")
+    kinds = "-" if not by_kind else ", ".join(
+        f"{kind} {accuracy}/{by_kind['train, fresh samples'].get(kind, '-')}" for kind, accuracy in
+        by_kind["validation"].items()) + f" (all pairs, fresh: {by_kind['train, fresh samples, all']})"
+    return {"options": record_results.options(argv), "seed": result["seed"],
+            "batching": "a prompt per element" if result["grouped"] else "pairs shuffled", "rounds": result["rounds"],
+            "epochs": result["epochs"], "lr": result["lr"],
+            "noise": f"c{result['careless']}" if result["careless"] else result["noise"],
+            "val": result["val accuracy"], "test": result["test accuracy"], "seconds": result["seconds"],
+            "by kind, validation/train fresh": kinds}
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--epochs", type=float, default=1)
@@ -144,7 +162,8 @@ def main():
     parser.add_argument("--shuffled", action="store_true", help="also train on the pairs shuffled as separate examples")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--out", help="write the results as JSON here")
-    args = parser.parse_args()
+    record_results.add_options(parser)
+    args = parser.parse_args(argv)
     base = {"max_iters": args.base_iters, "text_chars": args.text_chars}
     if args.base_shape:
         base.update(n_layer=args.base_shape[0], n_embd=args.base_shape[1], n_head=args.base_shape[1] // 32)
@@ -152,12 +171,14 @@ def main():
     results, data_cache = [], {}
     for seed in args.seeds:
         for grouped in (True, False) if args.shuffled else (True,):
-            result = run(args.rounds, args.epochs, args.noise, args.lr, args.batch_size, grouped, seed, data_cache,
-                         args.careless, args.temperatures, args.by_kind, base, args.ties)
+            result = run(args.rounds, args.epochs, args.noise, args.lr, batch_size=args.batch_size, grouped=grouped,
+                         seed=seed, data_cache=data_cache, careless=args.careless, temperatures=args.temperatures,
+                         by_kind=args.by_kind, base=base, ties=args.ties)
             results.append(result)
             print(json.dumps({k: v for k, v in result.items() if k != "curve"}))
             for point in result["curve"]:
                 print("   ", point)
+    record_results.record(__file__, [row(result, argv) for result in results], args)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)

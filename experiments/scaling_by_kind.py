@@ -21,9 +21,11 @@ import random
 import time
 
 from minigpt import zoo
-from minigpt.scaling import fit_power_law, training_compute, validation_loss
+from minigpt.scaling import fit_power_law, training_compute
 from minigpt.tinyworld.text import PARAGRAPH_WEIGHTS, Writer
 from minigpt.tinyworld.world import World
+
+import record_results
 
 
 def kind_texts(seed=2023, n_chars=40_000):
@@ -41,13 +43,16 @@ def kind_texts(seed=2023, n_chars=40_000):
     return tokens, {kind: weight / total for kind, weight in per_paragraph.items()}
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--above", nargs="*", default=["2x64", "2x96", "2x128"],
                         help="runs of zoo's recipe above the family, measured but not fitted")
     parser.add_argument("--deep", action="store_true", help="also the 4x128 run at scaling-big's compute (12 min)")
     parser.add_argument("--all-mixes", action="store_true", help="fit every share-weighted mix of kinds")
-    args = parser.parse_args()
+    record_results.add_options(parser)
+    args = parser.parse_args(argv)
+    from minigpt.training import validation_loss
+
     tokens, share = kind_texts()
     print("shares of the text's tokens:", {kind: round(s, 3) for kind, s in share.items()})
     runs = [(f"{l}x{d}", lambda l=l, d=d: zoo.scaling_run(l, d, progress=False)[0],
@@ -59,24 +64,31 @@ def main():
     if args.deep:  # 4 x 128 on the tokens that give scaling-big's compute, in whole batches
         deep_tokens = round(big_compute / 6 / zoo.shape_parameters(4, 128))
         runs.append(("4x128", lambda: zoo.scaling_run(4, 128, tokens=deep_tokens, progress=False)[0], big_compute))
-    rows = []
+    rows, recorded = [], []
     for name, load, compute in runs:
         start = time.perf_counter()
         model = load()
         rows.append({"run": name, "C": compute, **{kind: validation_loss(model, ids) for kind, ids in tokens.items()}})
-        print(json.dumps({**{k: (round(v, 4) if isinstance(v, float) else v) for k, v in rows[-1].items()},
-                          "C": f"{compute:.2g}", "seconds": round(time.perf_counter() - start, 1)}), flush=True)
+        line = {**{k: (round(v, 4) if isinstance(v, float) else v) for k, v in rows[-1].items()},
+                "C": f"{compute:.2g}", "seconds": round(time.perf_counter() - start, 1)}
+        print(json.dumps(line), flush=True)
+        recorded.append({"options": record_results.options(argv), **line})
     family = rows[: len(zoo.SCALING_FAMILY)]
     compute = [row["C"] for row in family]
     mixes = [(kind,) for kind in share] + [tuple(k for k in share if k != "lex"), tuple(share)]
     if args.all_mixes:
         mixes = [kinds for n in range(1, len(share) + 1) for kinds in itertools.combinations(share, n)]
+    fits = []
     for kinds in mixes:
         mix = lambda row: sum(share[k] * row[k] for k in kinds) / sum(share[k] for k in kinds)  # noqa: E731
         law = fit_power_law(compute, [mix(row) for row in family])
         checks = "  ".join(f"{row['run']} {float(law.predict(row['C'])):.3f} / {mix(row):.3f} "
                            f"({float(law.predict(row['C'])) / mix(row) - 1:+.0%})" for row in rows[len(family):])
         print(f"{' + '.join(kinds):45} {law}   predicted / measured: {checks}")
+        fits.append({"options": record_results.options(argv), "kinds": " + ".join(kinds), "law": str(law),
+                     "predicted / measured": checks})
+    record_results.record(__file__, recorded, args)
+    record_results.record(__file__, fits, args)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,10 @@ import time
 import numpy as np
 
 from minigpt import zoo
+from minigpt.cache import cached_run
 from minigpt.scaling import fit_power_law, prediction_interval, profile_interval, residuals, training_compute
+
+import record_results
 
 
 def fit_chinchilla(n, d, losses):
@@ -41,7 +44,15 @@ def fit_chinchilla(n, d, losses):
     return e, a, alpha, b, beta, error**0.5
 
 
-def main():
+def trained(n_layer, n_embd, tokens, recipe, seed):
+    """(model, record) of a run of recipe: zoo.scaling_run's when it is zoo's recipe for this shape, tokens and
+    seed, else the same training on the changed recipe; trained now or taken from your cache either way."""
+    if recipe == zoo.scaling_recipe(n_layer, n_embd, tokens, seed=seed):
+        return zoo.scaling_run(n_layer, n_embd, tokens=tokens, seed=seed, progress=False)
+    return cached_run(recipe, lambda r: zoo.train_scaling(r, progress=False))
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", nargs="+", default=[f"{l}x{d}" for l, d in zoo.SCALING_FAMILY],
                         help="n_layer x n_embd of each run")
@@ -56,11 +67,13 @@ def main():
     parser.add_argument("--predict-shape", default="x".join(map(str, zoo.SCALING_BIG)),
                         help="the model L(N, D) predicts, trained at 20 tokens per parameter (default: scaling-big)")
     parser.add_argument("--predict-at", type=float, default=8.02e13, help="compute (FLOPs) to predict the loss at")
-    args = parser.parse_args()
-    compute, losses, runs = [], [], []
+    record_results.add_options(parser)
+    args = parser.parse_args(argv)
+    compute, losses, runs, rows, fit = [], [], [], [], {}
     for shape, ratio in [(shape, ratio) for shape in args.shapes for ratio in args.tokens_per_parameter]:
         n_layer, n_embd = map(int, shape.split("x"))
-        recipe = zoo.scaling_recipe(n_layer, n_embd, ratio * zoo.shape_parameters(n_layer, n_embd), seed=args.seed)
+        tokens = ratio * zoo.shape_parameters(n_layer, n_embd)
+        recipe = zoo.scaling_recipe(n_layer, n_embd, tokens, seed=args.seed)
         steps = round(recipe["tokens"] / (args.batch_size * 64))  # the same tokens, in batches of this size
         recipe.update(batch_size=args.batch_size, max_iters=steps, warmup_iters=steps // 10, eval_every=steps,
                       tokens=steps * args.batch_size * 64)
@@ -70,31 +83,47 @@ def main():
         if args.lr or args.lr_width:
             recipe["learning_rate"] = args.lr or args.lr_width / n_embd
         start = time.perf_counter()
-        _, record = zoo.cached_run(recipe, lambda r: zoo.train_scaling(r, progress=False))  # zoo.scaling_run's cache
+        _, record = trained(n_layer, n_embd, tokens, recipe, args.seed)
         compute.append(c)
         losses.append(record["figures"]["validation loss"])
         runs.append((recipe["non_embedding_parameters"], recipe["tokens"]))
-        print(json.dumps({"shape": shape, "N": recipe["non_embedding_parameters"], "tokens": recipe["tokens"],
-                          "C": f"{c:.3g}", "lr": recipe["learning_rate"], "batch": args.batch_size,
-                          **{k: round(v, 4) for k, v in record["figures"].items()},
-                          "seconds": round(time.perf_counter() - start, 1)}), flush=True)
+        line = {"shape": shape, "N": recipe["non_embedding_parameters"], "tokens": recipe["tokens"], "C": f"{c:.3g}",
+                "lr": recipe["learning_rate"], "batch": args.batch_size,
+                **{k: round(v, 4) for k, v in record["figures"].items()},
+                "seconds": round(time.perf_counter() - start, 1)}
+        print(json.dumps(line), flush=True)
+        rows.append({"options": record_results.options(argv), "seed": args.seed, **line})
     if len(compute) >= 3:
         law = fit_power_law(compute, losses)
-        print(law, " residuals", [round(float(r), 4) for r in residuals(law, compute, losses)])
+        fit_residuals = [round(float(r), 4) for r in residuals(law, compute, losses)]
+        print(law, " residuals", fit_residuals)
         print(f"predicted at C = {args.predict_at:.3g} ({args.predict_at / max(compute):.0f}x the largest run): "
               f"{float(law.predict(args.predict_at)):.4f}")
+        fit = {"options": record_results.options(argv), "runs fitted": len(compute), "L(C)": str(law),
+               "residuals": fit_residuals, "predicted at C": f"{args.predict_at:.3g}",
+               "prediction": f"{float(law.predict(args.predict_at)):.4f}", "leave-one-out": "-",
+               "profile interval": "-", "L(N, D) and its prediction": "-"}
         if len(compute) >= 4:
             low, high = prediction_interval(compute, losses, args.predict_at)
             print(f"leave-one-out interval: {low:.4f} to {high:.4f}")
+            fit["leave-one-out"] = f"{low:.4f} to {high:.4f}"
             low, high = profile_interval(compute, losses, args.predict_at)
             print(f"profile interval (every L_inf the runs allow): {low:.4f} to {high:.4f}")
+            fit["profile interval"] = f"{low:.4f} to {high:.4f}"
     if len(args.tokens_per_parameter) > 1 and len(runs) >= 4:
         e, a, alpha, b, beta, rms = fit_chinchilla(*zip(*runs), losses)
         big = zoo.scaling_recipe(*map(int, args.predict_shape.split("x")))
         n, d = big["non_embedding_parameters"], big["tokens"]
-        print(f"L(N, D) = {e:.3f} + {a:.4g} / N^{alpha:.2f} + {b:.4g} / D^{beta:.2f}  (rms relative error {rms:.4f}); "
+        chinchilla = f"L(N, D) = {e:.3f} + {a:.4g} / N^{alpha:.2f} + {b:.4g} / D^{beta:.2f}"
+        print(f"{chinchilla}  (rms relative error {rms:.4f}); "
               f"predicted for {args.predict_shape} (N {n:,}, D {d:,}, {training_compute(n, d) / max(compute):.0f}x "
               f"the largest run): {e + a * n**-alpha + b * d**-beta:.4f}")
+        if fit:
+            fit["L(N, D) and its prediction"] = (f"{chinchilla} (rms relative error {rms:.4f}): "
+                                                 f"{e + a * n**-alpha + b * d**-beta:.4f} for {args.predict_shape}")
+    record_results.record(__file__, rows, args)
+    if fit:
+        record_results.record(__file__, [fit], args)
 
 
 if __name__ == "__main__":

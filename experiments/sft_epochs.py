@@ -19,6 +19,8 @@ from minigpt import tinyworld, zoo
 from minigpt.reward import score_responses
 from minigpt.sft import fine_tune
 
+import record_results
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -28,14 +30,17 @@ def main(argv=None):
     parser.add_argument("--dropout", type=float, default=0.2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rm", action="store_true", help="score every epoch's replies with the shipped reward model")
+    record_results.add_options(parser)
     args = parser.parse_args(argv)
     splits = tinyworld.instructions(seed=0)
     labeler = tinyworld.GoldLabeler(splits)
     rm = zoo.load("rm", progress=False)[0] if args.rm else None
+    rows = []
     for seed in args.seeds:
         model, _ = zoo.load("base", progress=False)
         if seed == args.seeds[0]:
-            print("base model, test prompts: gold %.3f, in form %.3f" % zoo.judge_replies(model, splits["test"], labeler))
+            base = zoo.judge_replies(model, splits["test"], labeler)
+            print("base model, test prompts: gold %.3f, in form %.3f" % base)
 
         epochs = []
 
@@ -44,25 +49,39 @@ def main(argv=None):
             replies = zoo.greedy_replies(trainer.model, items)
             gold, form = zoo.judge(replies, items, labeler)
             epoch = trainer.iter // trainer.config.eval_interval
-            line = f"seed {seed} epoch {epoch:2d}: val loss {trainer.history['val_loss'][-1]:.3f}, gold {gold:.3f}, in form {form:.3f}"
+            line = (f"seed {seed} epoch {epoch:2d}: val loss {trainer.history['val_loss'][-1]:.3f}, gold {gold:.3f}, "
+                    f"in form {form:.3f}")
             reward = None
             if rm is not None:
                 kept = [(i, r) for i, r in zip(items, replies) if r.replace("<|end|>", "").strip()]
-                scores = score_responses(rm, zoo.tokenizer(chat=True), [i.prompt for i, _ in kept], [r for _, r in kept])
+                scores = score_responses(rm, zoo.tokenizer(chat=True), [i.prompt for i, _ in kept],
+                                         [r for _, r in kept])
                 reward = sum(scores) / len(scores)
                 line += f", reward {reward:+.3f}"
             epochs.append((epoch, gold, reward))
             print(line, flush=True)
 
-        trainer = fine_tune(model, zoo.tokenizer(chat=True), splits, args.epochs, args.learning_rate, args.dropout,
-                            args.batch_size, seed, on_epoch=per_epoch, progress=False)
+        trainer = fine_tune(model, zoo.tokenizer(chat=True), splits, epochs=args.epochs,
+                            learning_rate=args.learning_rate, dropout=args.dropout, batch_size=args.batch_size,
+                            seed=seed, on_epoch=per_epoch, progress=False)
         gold, form = zoo.judge_replies(model, splits["test"], labeler)
         print(f"seed {seed}: SFT on the test prompts: gold {gold:.3f}, in form {form:.3f} ({trainer.elapsed:.0f} s)",
               flush=True)
+        row = {"options": record_results.options(argv), "seed": seed,
+               "val loss at the end": f"{trainer.history['val_loss'][-1]:.3f}",
+               "val gold, first -> last epoch": f"{epochs[0][1]:.3f} -> {epochs[-1][1]:.3f}",
+               "test gold, base -> SFT": f"{base[0]:.3f} -> {gold:.3f}", "test in form": f"{form:.3f}",
+               "val reward by epoch": "-", "RM's pick (gold)": "-", "gold's pick (gold)": "-",
+               "seconds": f"{trainer.elapsed:.0f}"}
         if rm is not None:
             by_rm, by_gold = max(epochs, key=lambda e: e[2]), max(epochs, key=lambda e: e[1])
             print(f"seed {seed}: the reward model picks epoch {by_rm[0]} (gold {by_rm[1]:.3f} there); "
                   f"the gold labeler picks epoch {by_gold[0]} (gold {by_gold[1]:.3f})", flush=True)
+            row.update({"val reward by epoch": " / ".join(f"{e[2]:+.3f}" for e in epochs),
+                        "RM's pick (gold)": f"{by_rm[0]} ({by_rm[1]:.3f})",
+                        "gold's pick (gold)": f"{by_gold[0]} ({by_gold[1]:.3f})"})
+        rows.append(row)
+    record_results.record(__file__, rows, args)
 
 
 if __name__ == "__main__":

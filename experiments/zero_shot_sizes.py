@@ -14,10 +14,13 @@ import statistics
 
 from minigpt import zoo
 
+import record_results
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    record_results.add_options(parser)
     args = parser.parse_args(argv)
     finals = {}  # (size, seed) -> {task: accuracy}
     for seed in range(args.seeds):
@@ -32,16 +35,22 @@ def main(argv=None):
     tasks = list(finals[next(iter(finals))])
     print(f"\nheld-out zero-shot accuracy, mean +- sd over {args.seeds} seeds (chance 0.25)")
     print(f"{'size':>4} " + " ".join(f"{t:>11}" for t in tasks) + "        mean")
+    rows = {}
     for size in zoo.SIZES:
         cells = [[finals[size, s][t] for s in range(args.seeds)] for t in tasks]
         means = [statistics.mean(finals[size, s].values()) for s in range(args.seeds)]
         spread = (lambda xs: f"{statistics.mean(xs):.2f}+-{statistics.stdev(xs):.2f}") if args.seeds > 1 else (
             lambda xs: f"{xs[0]:.2f}")
         print(f"{size:>4} " + " ".join(f"{spread(c):>11}" for c in cells) + f" {spread(means):>11}")
+        rows[size] = {"options": record_results.options(argv), "size": size, "mean": spread(means),
+                      "by task": ", ".join(f"{t} {spread(c)}" for t, c in zip(tasks, cells)),
+                      "at least as good as the smaller size": "-"}
     for small, large in zip(list(zoo.SIZES), list(zoo.SIZES)[1:]):
         wins = sum(statistics.mean(finals[large, s].values()) >= statistics.mean(finals[small, s].values())
                    for s in range(args.seeds))
         print(f"{large} at least as good as {small} on average in {wins} of {args.seeds} seeds")
+        rows[large]["at least as good as the smaller size"] = f"in {wins} of {args.seeds} seeds"
+    record_results.record(__file__, list(rows.values()), args)
 
 
 if __name__ == "__main__":

@@ -31,13 +31,14 @@ BUDGET_SECONDS, BUDGET_BENCH_MS = 120, 30  # a notebook's budget on a machine wh
 
 
 def bench_ms():
-    """The training step time of `make bench` on this machine, in milliseconds (a short run: a few seconds)."""
+    """The training step time of `make bench` on this machine, in milliseconds (benchmarks/run.py's bench_ms, which
+    the experiments' results record too: a short run, a few seconds)."""
     sys.path.insert(0, str(ROOT))
     try:
-        from benchmarks.run import training_step_seconds
+        from benchmarks.run import bench_ms as measure
     finally:
         sys.path.remove(str(ROOT))
-    return training_step_seconds(iters=30, warmup=5)[0] * 1e3
+    return measure()
 
 
 def budget_seconds(bench):
