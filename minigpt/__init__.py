@@ -4,11 +4,12 @@ from .checkpoint import load_checkpoint, load_model, save_checkpoint
 from .corpus import download_text
 from .data import LMData, load_text
 from .device import pick_device
-from .model import GPT, GPTConfig, KVCache, attention_maps, causal_attention, induction_scores, sample_next_token
+from .model import (GPT, GPTConfig, KVCache, attention_maps, causal_attention, induction_scores, parameter_count,
+                    sample_next_token, set_dropout)
 from .pretrained import load_gpt2
 from .report import report
 from .tokenizers import BPETokenizer, CharTokenizer, load_tokenizer
-from .training import Trainer, TrainConfig, learning_rate_at, lm_loss, make_optimizer
+from .training import Trainer, TrainConfig, learning_rate_at, lm_loss, make_optimizer, validation_loss
 
 __version__ = "0.1.0"
 

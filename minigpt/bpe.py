@@ -325,7 +325,7 @@ def learn_merges(chunk_counts, n_merges, vocab, verbose=False):
     freqs = list(chunk_counts.values())  # freqs[c]: how often chunks[c] occurs in the text
     pair_counts = Counter()  # (left, right) -> occurrences in the whole text
     chunks_with = defaultdict(set)  # (left, right) -> indices of the chunks that contain (or once contained) it
-    update_pair_counts(chunks, freqs, range(len(chunks)), pair_counts, chunks_with, sign=+1)
+    update_pair_counts(chunks, freqs, range(len(chunks)), pair_counts=pair_counts, chunks_with=chunks_with, sign=+1)
     # A heap of (-count, pair) pops the most frequent pair; on equal counts, the smaller pair.
     # When a count changes we push a fresh entry; the stale one is skipped when it comes up.
     heap = [(-count, pair) for pair, count in pair_counts.items()]
@@ -342,10 +342,12 @@ def learn_merges(chunk_counts, n_merges, vocab, verbose=False):
             show = [repr(vocab[i].decode("utf-8", errors="backslashreplace")) for i in (*pair, new_id)]
             print(f"merge {len(history)}/{n_merges}: {show[0]} + {show[1]} -> {show[2]} (count {-negative_count})")
         touched = [c for c in chunks_with.pop(pair) if pair in zip(chunks[c], chunks[c][1:])]
-        old_pairs = update_pair_counts(chunks, freqs, touched, pair_counts, chunks_with, sign=-1)
+        old_pairs = update_pair_counts(chunks, freqs, touched, pair_counts=pair_counts, chunks_with=chunks_with,
+                                       sign=-1)
         for c in touched:
             chunks[c] = merge_pair(chunks[c], pair, new_id)
-        new_pairs = update_pair_counts(chunks, freqs, touched, pair_counts, chunks_with, sign=+1)
+        new_pairs = update_pair_counts(chunks, freqs, touched, pair_counts=pair_counts, chunks_with=chunks_with,
+                                       sign=+1)
         for changed_pair in old_pairs | new_pairs:
             if pair_counts[changed_pair] > 0:
                 heapq.heappush(heap, (-pair_counts[changed_pair], changed_pair))
@@ -354,7 +356,7 @@ def learn_merges(chunk_counts, n_merges, vocab, verbose=False):
     return history
 
 
-def update_pair_counts(chunks, freqs, indices, pair_counts, chunks_with, sign):
+def update_pair_counts(chunks, freqs, indices, *, pair_counts, chunks_with, sign):
     """Add (sign=+1) or remove (sign=-1) the pairs of chunks[c] for c in `indices`; returns the pairs seen."""
     seen = set()
     for c in indices:

@@ -30,8 +30,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 
 from .corpus import cache_directory
-from .model import GPT, GPTConfig
-from .reward import RewardModel
+from .model import GPT
 
 RECIPE_VERSION = 2  # raise when a change to the library changes what the same recipe trains
 SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
@@ -62,18 +61,6 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def folder_config(model):
-    """What config.json holds: a GPT's GPTConfig, or what another model (a reward model) says builds it."""
-    return model.folder_config() if hasattr(model, "folder_config") else model.config.to_dict()
-
-
-def model_from_config(config):
-    """An untrained model of the shape config.json describes."""
-    if config.get("kind") == "reward model":
-        return RewardModel.from_folder_config(config)
-    return GPT(GPTConfig.from_dict(config))
-
-
 def save_model_dir(model, recipe, record, folder):
     """Write model, recipe and record into `folder` (replacing what is there) all at once."""
     folder = Path(folder)
@@ -83,7 +70,7 @@ def save_model_dir(model, recipe, record, folder):
         save_model(model, str(tmp / WEIGHTS))  # tied weights (wte = lm_head) are stored once
         record = {**record, "weights_sha256": file_sha256(tmp / WEIGHTS)}
         (tmp / RECIPE).write_text(_recipe_json(recipe) + "\n")
-        (tmp / CONFIG).write_text(json.dumps(folder_config(model), indent=1) + "\n")
+        (tmp / CONFIG).write_text(json.dumps(model.folder_config(), indent=1) + "\n")
         (tmp / RECORD).write_text(json.dumps(record) + "\n")
         for path in [tmp, *tmp.iterdir()]:  # mkdtemp makes the folder private; a cache may be shared
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
@@ -108,8 +95,11 @@ def saved_recipe(folder):
     return saved["recipe"] if saved.get("recipe_version") == RECIPE_VERSION else None
 
 
-def load_model_dir(folder):
-    """(model in eval mode, record) from a model folder; DamagedModel when its files do not fit together."""
+def load_model_dir(folder, model_class=GPT):
+    """(model in eval mode, record) from a model folder; DamagedModel when its files do not fit together.
+
+    model_class builds the model back from config.json (its from_folder_config; folder_config() wrote it): GPT,
+    or a model built on one, such as reward.RewardModel."""
     folder = Path(folder)
     missing = [name for name in (WEIGHTS, RECIPE, CONFIG, RECORD) if not (folder / name).is_file()]
     if missing:
@@ -118,7 +108,10 @@ def load_model_dir(folder):
     if file_sha256(folder / WEIGHTS) != record.get("weights_sha256"):
         raise DamagedModel(f"{folder / WEIGHTS} is not the file that was trained (truncated or changed since: "
                            "its sha256 differs from the one in record.json)")
-    model = model_from_config(json.loads((folder / CONFIG).read_text()))
+    try:
+        model = model_class.from_folder_config(json.loads((folder / CONFIG).read_text()))
+    except (KeyError, TypeError, ValueError) as err:
+        raise DamagedModel(f"{folder / CONFIG} does not describe a {model_class.__name__}: {err}") from None
     try:
         load_model(model, str(folder / WEIGHTS))
     except (SafetensorError, RuntimeError, ValueError) as err:
@@ -127,13 +120,13 @@ def load_model_dir(folder):
     return model.eval(), record
 
 
-def cached_run(recipe, train, cache_dir=None, name=None, train_here=False):
+def cached_run(recipe, train, *, cache_dir=None, name=None, train_here=False, model_class=GPT):
     """(model, record) trained from `recipe`: shipped, else cached, else `train(recipe)` now (and cached).
 
     train(recipe) returns (model, record); record is a dict of plain values that goes with the model (its
     loss history, what was measured during training: whatever a notebook plots without training again).
     name: the model's name among the shipped weights, if it has one. train_here=True skips both stores and
-    trains now (the result replaces the cached one).
+    trains now (the result replaces the cached one). model_class: what the folder holds (load_model_dir).
     """
     folders = [cache_directory(cache_dir) / "models" / recipe_key(recipe)]
     if name is not None:
@@ -146,7 +139,7 @@ def cached_run(recipe, train, cache_dir=None, name=None, train_here=False):
             print(f"{folder} was trained from another recipe; to ship this one: make models NAME={name}")
             continue
         try:
-            model, record = load_model_dir(folder)
+            model, record = load_model_dir(folder, model_class)
         except DamagedModel as err:
             print(f"cannot use it: {err}; training again")
             continue
@@ -155,10 +148,11 @@ def cached_run(recipe, train, cache_dir=None, name=None, train_here=False):
         return model, record
     model, record = train(recipe)
     save_model_dir(model, recipe, record, folders[-1])
-    return load_model_dir(folders[-1])  # what every later call loads (weights stored in half precision come back float)
+    # what every later call loads (weights stored in half precision come back float)
+    return load_model_dir(folders[-1], model_class)
 
 
 def cached_model(recipe, train, cache_dir=None):
     """The GPT that `train(recipe)` returns, loaded from the cache when it was trained before."""
-    model, _ = cached_run(recipe, lambda r: (train(r), {}), cache_dir)
+    model, _ = cached_run(recipe, lambda r: (train(r), {}), cache_dir=cache_dir)
     return model

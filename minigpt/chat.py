@@ -80,7 +80,7 @@ def encode_prompts(tokenizer, conversations, max_new_tokens, block_size):
     return ids, groups
 
 
-def respond(model, tokenizer, conversations, max_new_tokens=48, temperature=1.0, seed=0):
+def respond(model, tokenizer, conversations, *, max_new_tokens=48, temperature=1.0, seed=0):
     """The model's next assistant turn for each conversation (a list of turns), as text ending with END_OF_TURN
     when the model ended its turn within max_new_tokens. Conversations of the same length in tokens are
     generated together, one batch each; seeded, so the same call gives the same replies."""
@@ -109,7 +109,7 @@ class Conversation:
     user), and say() returns how many.
     """
 
-    def __init__(self, model, tokenizer, temperature=1.0, max_new_tokens=48, seed=0):
+    def __init__(self, model, tokenizer, *, temperature=1.0, max_new_tokens=48, seed=0):
         require_chat_tokens(tokenizer)
         self.model, self.tokenizer, self.max_new_tokens = model, tokenizer, max_new_tokens
         self.temperature, self.seed, self.turns = temperature, seed, []
@@ -151,7 +151,7 @@ class Conversation:
 
         device = next(self.model.parameters()).device
         generator = torch.Generator(device=device).manual_seed(self.seed + len(self.turns))
-        self.model.generate(torch.tensor([prompt], device=device), self.max_new_tokens, self.temperature,
+        self.model.generate(torch.tensor([prompt], device=device), self.max_new_tokens, temperature=self.temperature,
                             generator=generator, stop_token=stop, on_token=stream)
         reply = self.tokenizer.decode(written)
         for marker in SPECIAL_TOKENS:  # a marker the model wrote mid-reply would break the format of the next turn

@@ -23,10 +23,11 @@ class ChatBox:
     slider. `text` always holds the conversation as the student sees it, and send(message) is what the button
     calls, so a test (or a script) can drive it without a browser."""
 
-    def __init__(self, model, tokenizer, script=SCRIPT, temperature=0.0, max_new_tokens=48, seed=0):
+    def __init__(self, model, tokenizer, script=SCRIPT, *, temperature=0.0, max_new_tokens=48, seed=0):
         import ipywidgets as widgets
 
-        self.conversation = Conversation(model, tokenizer, temperature, max_new_tokens, seed)
+        self.conversation = Conversation(model, tokenizer, temperature=temperature, max_new_tokens=max_new_tokens,
+                                         seed=seed)
         self.message = widgets.Text(placeholder="type a message, then press send (or Enter)", description="you")
         self.send_button = widgets.Button(description="send", button_style="primary")
         self.reset_button = widgets.Button(description="reset")

@@ -16,7 +16,7 @@ import torch
 from .checkpoint import load_checkpoint, load_model
 from .data import LMData, load_text
 from .device import pick_device
-from .model import GPT, GPTConfig
+from .model import GPT, GPTConfig, parameter_count
 from .tokenizers import BPETokenizer, CharTokenizer, load_tokenizer
 from .training import Trainer, TrainConfig
 
@@ -105,7 +105,7 @@ def train(args):
     tokenizer.save(out)
     n_tokens = sum(len(split) for split in data.splits.values())
     print(f"{n_tokens:,} tokens ({tokenizer.vocab_size} in the vocabulary), "
-          f"{model.num_params() / 1e6:.2f}M parameters, device {device}")
+          f"{parameter_count(model) / 1e6:.2f}M parameters, device {device}")
     start = time.perf_counter()
     trainer.run()
     print(f"trained to step {trainer.iter} in {time.perf_counter() - start:.1f} s; checkpoint in {out}")
@@ -137,18 +137,17 @@ CHAT_COMMANDS = {"/reset": "start a new conversation", "/temperature T": "sample
 
 def load_chat_model(spec):
     """(model, tokenizer) for `minigpt chat`: a shipped model by name, a model folder, or a training run's folder."""
-    from . import zoo
-    from .cache import CONFIG, WEIGHTS, load_model_dir
+    from .cache import CONFIG, SHIPPED_DIR, WEIGHTS, load_model_dir
+    from .course_tokenizer import tokenizer
 
-    folder = Path(spec)
+    shipped = sorted(p.name for p in SHIPPED_DIR.iterdir() if (p / WEIGHTS).is_file())
+    folder = SHIPPED_DIR / spec if spec in shipped else Path(spec)
     with contextlib.redirect_stdout(sys.stderr):  # loading messages stay out of a piped transcript
-        if spec in zoo.SHIPPED:
-            return zoo.load(spec, progress=False)[0], zoo.tokenizer(chat=True)
         if not folder.is_dir():
             raise ValueError(f"no shipped model named {spec!r} and no folder there; the shipped models are "
-                             f"{', '.join(zoo.SHIPPED)}, or give a model's folder")
+                             f"{', '.join(shipped)}, or give a model's folder")
         if (folder / WEIGHTS).is_file() and (folder / CONFIG).is_file():
-            return load_model_dir(folder)[0], zoo.tokenizer(chat=True)
+            return load_model_dir(folder)[0], tokenizer(chat=True)
         if (folder / "checkpoint.pt").is_file():
             return load_model(folder), load_tokenizer(folder)
     raise ValueError(f"{folder} holds no model: neither a model folder ({WEIGHTS}, {CONFIG}) nor a checkpoint of "
@@ -178,7 +177,8 @@ def chat(args):
     from .chat import Conversation
 
     model, tokenizer = load_chat_model(args.model)
-    session = Conversation(model, tokenizer, args.temperature, args.max_new_tokens, args.seed)
+    session = Conversation(model, tokenizer, temperature=args.temperature, max_new_tokens=args.max_new_tokens,
+                           seed=args.seed)
     piped = not sys.stdin.isatty()
     if hasattr(sys.stdin, "reconfigure"):  # Python may read undecodable bytes as stand-ins (surrogateescape): refuse them
         sys.stdin.reconfigure(encoding="utf-8", errors="strict")
@@ -232,7 +232,8 @@ def chat_turn(session, line):
 def grade(args):
     from .grading import VERDICTS, grade as grade_submissions
 
-    verdicts = grade_submissions(args.submissions, args.out, args.timeout, args.exercises, jobs=args.jobs)
+    verdicts = grade_submissions(args.submissions, out=args.out, timeout=args.timeout, exercises=args.exercises,
+                                 jobs=args.jobs)
     for student in sorted({v.student for v in verdicts}):
         mine = [v for v in verdicts if v.student == student]
         counts = ", ".join(f"{sum(v.verdict == kind for v in mine)} {kind}" for kind in VERDICTS)

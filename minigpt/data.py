@@ -28,7 +28,7 @@ class LMData:
     each window and y the same window shifted left by one, so y[b, t] is the token after x[b, :t+1].
     """
 
-    def __init__(self, tokens, block_size, batch_size, val_fraction=0.1, device="cpu"):
+    def __init__(self, tokens, block_size, batch_size, *, val_fraction=0.1, device="cpu"):
         tokens = torch.as_tensor(tokens, dtype=torch.long)
         if tokens.dim() != 1:
             raise ValueError(f"LMData expects a 1-D sequence of token ids, got shape {tuple(tokens.shape)}")

@@ -32,7 +32,7 @@ def classification_input(text_ids, start_id, extract_id):
     return [start_id, *text_ids, extract_id]
 
 
-def entailment_input(premise_ids, hypothesis_ids, start_id, delim_id, extract_id):
+def entailment_input(premise_ids, hypothesis_ids, *, start_id, delim_id, extract_id):
     """GPT-1's input transformation for a pair of texts: <start> premise <delim> hypothesis <extract>."""
     return [start_id, *premise_ids, delim_id, *hypothesis_ids, extract_id]
 
@@ -131,7 +131,7 @@ def accuracy(model, data, split, batch_size=256):
     return correct / len(examples)
 
 
-def fine_tune(gpt, data, n_classes, lm_weight=0.0, config=None):
+def fine_tune(gpt, data, n_classes, *, lm_weight=0.0, config=None):
     """GPT-1's fine-tuning: put a new head W_y on `gpt` and train every weight on `data` (L2, or
     L3 = L2 + lm_weight * L1). Changes `gpt` in place (pass a copy to keep the original); returns the
     classifier and its training history."""

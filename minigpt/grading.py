@@ -158,7 +158,7 @@ def first_error(notebook):
     return None
 
 
-def grade_one(student, path, releases, timeout, executed_dir):
+def grade_one(student, path, releases, *, timeout, executed_dir):
     """The Verdicts of one submission."""
     try:
         submission = nbformat.read(path, as_version=4)
@@ -218,7 +218,7 @@ def write_gradebook(verdicts, out):
         (out / "feedback" / f"{student}.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-def grade(paths, out="grades", timeout=300, exercises=None, progress=True, jobs=1):
+def grade(paths, *, out="grades", timeout=300, exercises=None, progress=True, jobs=1):
     """Grade every submission under paths; writes the gradebook and feedback into out and returns the Verdicts.
     jobs: how many submissions run at once, each in its own kernel (their verdicts keep the submissions' order).
     The time limit is wall-clock time, so run no more at once than the machine has cores."""
@@ -231,7 +231,7 @@ def grade(paths, out="grades", timeout=300, exercises=None, progress=True, jobs=
         student, path = submission
         if progress:
             print(f"grading {student}: {path.name}", flush=True)
-        return grade_one(student, path, releases, timeout, Path(out) / "executed")
+        return grade_one(student, path, releases, timeout=timeout, executed_dir=Path(out) / "executed")
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads suffice: each notebook runs in its own kernel
         verdicts = [v for found in pool.map(one, submissions) for v in found]

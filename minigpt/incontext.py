@@ -32,7 +32,7 @@ def task_prompts(task, split="heldout", with_description=False, n_queries=None):
         raise ValueError(f"the task {task.name!r} has no {split} items to ask about; try split='examples'")
 
     def build(k, seed):
-        return queries, few_shot_prompts(task, queries, k, seed, with_description)
+        return queries, few_shot_prompts(task, queries, k, seed=seed, with_description=with_description)
 
     return build
 
@@ -52,7 +52,7 @@ def mapping_prompts(n_keys=4, n_examples=200, description=None, query="shown"):
     return build
 
 
-def shot_curve(model, tokenizer, prompts, shots=(0, 1, 2, 4, 8), seeds=(0,), normalize="mean"):
+def shot_curve(model, tokenizer, prompts, shots=(0, 1, 2, 4, 8), *, seeds=(0,), normalize="mean"):
     """{k: [accuracy for each seed]}: accuracy with k demonstrations in the prompt, for each k in `shots`.
 
     prompts: a prompt source, (k, seed) -> (examples, prompts). Each seed draws other demonstrations in

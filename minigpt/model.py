@@ -207,13 +207,15 @@ class GPT(nn.Module):
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
-    def num_params(self, non_embedding=True):
-        """Parameter count; by default without the position embedding (as in the scaling-law papers).
+    # A model folder (cache.py) stores this as its config.json, and builds the model back from it.
+    def folder_config(self):
+        return self.config.to_dict()
 
-        The token embedding is counted because, tied to lm_head, it does the unembedding's work.
-        """
-        n = sum(p.numel() for p in self.parameters())
-        return n - self.transformer.wpe.weight.numel() if non_embedding else n
+    @classmethod
+    def from_folder_config(cls, config):
+        if "kind" in config:
+            raise ValueError(f"config.json describes a {config['kind']}, not a GPT: load it with its own class")
+        return cls(GPTConfig.from_dict(config))
 
     def _check_input(self, idx, cache=None):
         if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long or idx.dim() != 2:
@@ -268,8 +270,8 @@ class GPT(nn.Module):
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX)
         return logits, loss
 
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, use_cache=True, generator=None,
-                 stop_token=None, on_token=None):
+    def generate(self, idx, max_new_tokens, *, temperature=1.0, top_k=None, top_p=None, use_cache=True,
+                 generator=None, stop_token=None, on_token=None):
         """Append max_new_tokens sampled tokens to idx (B, T) and return (B, T + max_new_tokens).
 
         temperature=0 picks the most likely token (greedy). top_k keeps the k most likely tokens,
@@ -288,12 +290,12 @@ class GPT(nn.Module):
         was_training = self.training
         self.eval()
         with torch.inference_mode():  # no autograd bookkeeping at all: faster than no_grad for small steps
-            idx = self._generate(idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator, stop_token,
-                                 on_token)
+            idx = self._generate(idx, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                                 use_cache=use_cache, generator=generator, stop_token=stop_token, on_token=on_token)
         self.train(was_training)
         return idx.clone()  # a normal tensor again, usable as input to a later backward pass (PPO)
 
-    def _generate(self, idx, max_new_tokens, temperature, top_k, top_p, use_cache, generator, stop_token=None,
+    def _generate(self, idx, max_new_tokens, *, temperature, top_k, top_p, use_cache, generator, stop_token=None,
                   on_token=None):
         cache, step_input = None, idx
         stopped = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
@@ -307,7 +309,8 @@ class GPT(nn.Module):
             else:
                 x = self._hidden_states(idx[:, -self.config.block_size :], None)
             logits = self.lm_head(x[:, -1, :])  # only the last position's prediction is needed: (B, vocab_size)
-            next_token = sample_next_token(logits, temperature, top_k, top_p, generator)  # (B, 1)
+            next_token = sample_next_token(logits, temperature=temperature, top_k=top_k, top_p=top_p,
+                                           generator=generator)  # (B, 1)
             idx = torch.cat((idx, next_token), dim=1)
             step_input = next_token
             if on_token is not None:
@@ -319,7 +322,28 @@ class GPT(nn.Module):
         return idx
 
 
-def sample_next_token(logits, temperature=1.0, top_k=None, top_p=None, generator=None):
+def parameter_count(model, embeddings=True):
+    """The number of parameters of a model (a GPT, or a model built on one), each tensor once: the unembedding
+    tied to the token embedding counts once. embeddings=False leaves out a GPT's token and position embeddings
+    (and with them the tied unembedding): Kaplan et al.'s non-embedding N, the count of the scaling laws."""
+    params = {id(p): p for p in model.parameters()}
+    if not embeddings:
+        gpt = getattr(model, "gpt", model)
+        for p in (gpt.transformer.wte.weight, gpt.transformer.wpe.weight, gpt.lm_head.weight):
+            params.pop(id(p), None)
+    return sum(p.numel() for p in params.values())
+
+
+def set_dropout(model, p):
+    """Set the residual and attention dropout of every layer of a GPT to p (InstructGPT's SFT used 0.2)."""
+    model.config.dropout = p
+    for module in model.modules():
+        if hasattr(module, "dropout") and isinstance(module.dropout, float):
+            module.dropout = p
+    return model
+
+
+def sample_next_token(logits, *, temperature=1.0, top_k=None, top_p=None, generator=None):
     """One sampling step: last-position logits (B, vocab_size) -> next token ids (B, 1)."""
     if temperature < 0:
         raise ValueError(f"temperature={temperature} must be >= 0 (0 means greedy)")

@@ -13,7 +13,7 @@ import torch
 from .prompting import completion, few_shot_prompts, score_choices
 
 
-def playground_text(model, tokenizer, tasks, task, shots, temperature, query=0, seed=0):
+def playground_text(model, tokenizer, tasks, task, *, shots, temperature, query=0, seed=0):
     """The playground's output for one setting, as text: the prompt, the model's answer, the choices' probabilities.
 
     tasks: {name: tinyworld Task}; the query is the task's held-out item number `query` (an item the
@@ -24,7 +24,7 @@ def playground_text(model, tokenizer, tasks, task, shots, temperature, query=0, 
         raise ValueError(f"unknown task {task!r}; the tasks are {', '.join(tasks)}")
     items = tasks[task].heldout or tasks[task].examples
     example = items[query % len(items)]
-    prompt = few_shot_prompts(tasks[task], [example], shots, seed)[0]
+    prompt = few_shot_prompts(tasks[task], [example], shots, seed=seed)[0]
     written = completion(model, tokenizer, prompt, temperature=temperature, seed=seed)
     logprobs = torch.tensor(score_choices(model, tokenizer, prompt, example.choices, normalize="sum"))
     probabilities = torch.softmax(logprobs, dim=0)  # P(choice) / sum of P(all choices)
@@ -44,7 +44,7 @@ class Playground:
     what the student would see.
     """
 
-    def __init__(self, model, tokenizer, tasks, task=None, shots=2, temperature=0.0, max_shots=8, seed=0):
+    def __init__(self, model, tokenizer, tasks, task=None, *, shots=2, temperature=0.0, max_shots=8, seed=0):
         import ipywidgets as widgets
 
         self.model, self.tokenizer, self.tasks, self.seed = model, tokenizer, tasks, seed
@@ -60,8 +60,8 @@ class Playground:
 
     def update(self, change=None):
         """Recompute the output for the widgets' current values (called whenever one of them changes)."""
-        self.text = playground_text(self.model, self.tokenizer, self.tasks, self.task.value, self.shots.value,
-                                    self.temperature.value, seed=self.seed)
+        self.text = playground_text(self.model, self.tokenizer, self.tasks, self.task.value, shots=self.shots.value,
+                                    temperature=self.temperature.value, seed=self.seed)
         self.output.clear_output(wait=True)
         with self.output:
             print(self.text)

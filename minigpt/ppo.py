@@ -34,8 +34,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .chat import END_OF_TURN, encode_prompts, prompt_turns, require_chat_tokens
-from .model import KVCache
-from .sft import set_dropout
+from .model import KVCache, set_dropout
 
 
 @dataclass
@@ -90,7 +89,7 @@ def masked_whiten(x, mask, eps=1e-8):
     return (x - mean) * torch.rsqrt(var + eps) * mask
 
 
-def kl_penalised_rewards(scores, logprobs, ref_logprobs, mask, beta):
+def kl_penalised_rewards(scores, logprobs, ref_logprobs, mask, *, beta):
     """The per-token rewards of eq. 2: r_t = −β (log π_RL(y_t) − log π_SFT(y_t)) at every response token, and the
     reward model's score r_θ(x, y) added at the last valid one. Summed over a response: score − β Σ_t KL_t."""
     rewards = -beta * (logprobs - ref_logprobs) * mask
@@ -98,7 +97,7 @@ def kl_penalised_rewards(scores, logprobs, ref_logprobs, mask, beta):
     return rewards.index_put((torch.arange(len(scores), device=rewards.device), last), scores, accumulate=True)
 
 
-def gae(rewards, values, mask, gamma=1.0, lam=0.95):
+def gae(rewards, values, mask, *, gamma=1.0, lam=0.95):
     """Generalised advantage estimation (Schulman et al. 2016), backwards over the response tokens:
 
         δ_t = r_t + γ V_{t+1} − V_t,    A_t = δ_t + γ λ A_{t+1},    returns R_t = A_t + V_t
@@ -116,7 +115,7 @@ def gae(rewards, values, mask, gamma=1.0, lam=0.95):
     return advantages, (advantages + values) * mask
 
 
-def clipped_policy_loss(logprobs, old_logprobs, advantages, mask, clip):
+def clipped_policy_loss(logprobs, old_logprobs, advantages, mask, *, clip):
     """−L^CLIP: the negated mean over valid tokens of min( r_t A_t, clip(r_t, 1 − ε, 1 + ε) A_t ),
     r_t = exp(log π − log π_old). Returns (loss, clip fraction, approximate KL(π_old ‖ π)), the last two
     the share of tokens whose ratio left [1 − ε, 1 + ε] and the mean of (r_t − 1) − log r_t."""
@@ -129,7 +128,7 @@ def clipped_policy_loss(logprobs, old_logprobs, advantages, mask, clip):
     return -masked_mean(objective, mask), clip_fraction, approx_kl
 
 
-def clipped_value_loss(values, old_values, returns, mask, clip):
+def clipped_value_loss(values, old_values, returns, mask, *, clip):
     """½ mean over valid tokens of max( (V − R)², (V_clipped − R)² ), where V_clipped = V_old + clip(V − V_old, −ε, ε):
     the value model is not rewarded for moving further than ε from its rollout-time estimate in one step."""
     clipped = old_values + torch.clamp(values - old_values, -clip, clip)
@@ -188,7 +187,7 @@ def response_positions(prompt_lengths, T, L):
     return positions.clamp(max=L - 2)
 
 
-def response_logprobs(policy, idx, prompt_lengths, T, with_entropy=False):
+def response_logprobs(policy, idx, prompt_lengths, T, *, with_entropy=False):
     """Teacher-forced log π(y_t | x, y_<t) of the response tokens in idx (B, L), (B, T); with_entropy also the
     entropy of π at each of those positions. Padding past a response gives numbers that the mask discards."""
     logits, _ = policy(idx)  # (B, L, V)
@@ -228,7 +227,7 @@ class Rollout:
 
 
 @torch.no_grad()
-def sample_responses(policy, prompt_ids, max_new_tokens, end_id, generator=None, use_cache=True):
+def sample_responses(policy, prompt_ids, max_new_tokens, *, end_id, generator=None, use_cache=True):
     """Sample up to max_new_tokens tokens after each of the equally long prompts (B, P), at temperature 1 with no
     top-k or top-p: the distribution sampled is π itself. Returns (tokens, logprobs, mask), each (B, T); a row's
     mask is 1 up to and including its end-of-turn token. Stops when every row has ended its turn.
@@ -252,7 +251,7 @@ def sample_responses(policy, prompt_ids, max_new_tokens, end_id, generator=None,
     return torch.stack(tokens, 1), torch.stack(logprobs, 1), torch.stack(mask, 1).float()
 
 
-def rollout(policy, tokenizer, prompts, max_new_tokens, generator=None, use_cache=True):
+def rollout(policy, tokenizer, prompts, max_new_tokens, *, generator=None, use_cache=True):
     """Responses of the policy to prompts (texts of user turns, or dialogues whose next turn it writes), sampled in
     groups of equal prompt length, gathered into one right-padded Rollout. A clear error when a prompt leaves no
     room for max_new_tokens in the context."""
@@ -266,7 +265,7 @@ def rollout(policy, tokenizer, prompts, max_new_tokens, generator=None, use_cach
     parts = [None] * len(prompts)
     for length, members in sorted(groups.items()):
         ids = torch.tensor([encoded[i] for i in members], device=device)
-        out = sample_responses(policy, ids, max_new_tokens, end_id, generator, use_cache)
+        out = sample_responses(policy, ids, max_new_tokens, end_id=end_id, generator=generator, use_cache=use_cache)
         for row, i in enumerate(members):
             parts[i] = tuple(part[row] for part in out)
     policy.train(was_training)
@@ -329,8 +328,8 @@ class PPOTrainer:
     against the gold labeler itself, for instance (labeler_reward). step() runs one PPO step and returns its
     statistics; run(steps) runs several, and history keeps every step's."""
 
-    def __init__(self, policy, reference, reward_model, tokenizer, prompts, config=None, labeler=None, ptx_data=None,
-                 value_model=None, score=None):
+    def __init__(self, policy, reference, reward_model, tokenizer, *, prompts, config=None, labeler=None,
+                 ptx_data=None, value_model=None, score=None):
         check_models(policy, reference, reward_model, tokenizer)
         if not prompts:
             raise ValueError("PPO needs prompts to sample responses to")
@@ -355,7 +354,7 @@ class PPOTrainer:
     @torch.no_grad()
     def experience(self, prompts):
         """Rollouts for prompts, and everything computed from them before the update (Experience)."""
-        roll = rollout(self.policy, self.tokenizer, prompts, self.config.max_new_tokens, self.generator)
+        roll = rollout(self.policy, self.tokenizer, prompts, self.config.max_new_tokens, generator=self.generator)
         T, mask = roll.mask.size(1), roll.mask
         ref_logprobs = response_logprobs(self.reference, roll.idx, roll.prompt_lengths, T)
         values = token_values(self.value, roll.idx, roll.prompt_lengths, T) * mask
@@ -363,8 +362,8 @@ class PPOTrainer:
             scores = self.reward_model(roll.idx, roll.lengths)  # r_θ(x, y), read at the response's last token
         else:
             scores = torch.as_tensor(self.score(roll.prompts, roll.responses), dtype=torch.float, device=mask.device)
-        rewards = kl_penalised_rewards(scores, roll.logprobs, ref_logprobs, mask, self.beta)
-        advantages, returns = gae(rewards, values, mask, self.config.gamma, self.config.lam)
+        rewards = kl_penalised_rewards(scores, roll.logprobs, ref_logprobs, mask, beta=self.beta)
+        advantages, returns = gae(rewards, values, mask, gamma=self.config.gamma, lam=self.config.lam)
         return Experience(roll, ref_logprobs, values, scores, rewards, advantages, returns)
 
     def step(self):
@@ -381,13 +380,14 @@ class PPOTrainer:
             order = torch.randperm(cfg.batch_size, generator=self.generator, device=self.generator.device)
             for mb in order.split(cfg.minibatch_size):
                 m, T = mask[mb], mask.size(1)
-                logprobs, entropy = response_logprobs(self.policy, roll.idx[mb], roll.prompt_lengths[mb], T, True)
+                logprobs, entropy = response_logprobs(self.policy, roll.idx[mb], roll.prompt_lengths[mb], T,
+                                                      with_entropy=True)
                 values = token_values(self.value, roll.idx[mb], roll.prompt_lengths[mb], T)
                 if not losses["policy loss"]:  # before any update of this step, π = π_old: the ratio must be 1
                     stats["first ratio error"] = ((logprobs - roll.logprobs[mb]).exp() - 1).mul(m).abs().max().item()
                 pg_loss, clip_fraction, approx_kl = clipped_policy_loss(logprobs, roll.logprobs[mb], advantages[mb], m,
-                                                                        cfg.clip)
-                vf_loss = clipped_value_loss(values, exp.values[mb], exp.returns[mb], m, cfg.value_clip)
+                                                                        clip=cfg.clip)
+                vf_loss = clipped_value_loss(values, exp.values[mb], exp.returns[mb], m, clip=cfg.value_clip)
                 loss = pg_loss + cfg.value_coef * vf_loss
                 if self.ptx_data is not None:  # PPO-ptx: γ E_pretrain[log π(x)], as a loss
                     _, ptx_loss = self.policy(*self.ptx_data.get_batch("train", self.ptx_generator))

@@ -53,7 +53,7 @@ def continuation_logprobs(model, tokenizer, prompt, continuation):
     return token_logprobs(logits[0], tokens, len(prompt_ids))
 
 
-def score_choices(model, tokenizer, prompt, choices, normalize="mean"):
+def score_choices(model, tokenizer, prompt, choices, *, normalize="mean"):
     """score(y | prompt) for each candidate continuation y in `choices`, as a list of floats.
 
     normalize="sum": the summed log-probability, log P(y | x), the likelihood of the whole answer.
@@ -105,30 +105,30 @@ def score_many(model, tokenizer, queries, normalize="mean"):
     return scores
 
 
-def predict(model, tokenizer, example, prompt=None, normalize="mean"):
+def predict(model, tokenizer, example, prompt=None, *, normalize="mean"):
     """The choice of a tinyworld Example with the highest score after `prompt` (default: example.prompt)."""
-    return predictions(model, tokenizer, [example], None if prompt is None else [prompt], normalize)[0]
+    return predictions(model, tokenizer, [example], None if prompt is None else [prompt], normalize=normalize)[0]
 
 
-def predictions(model, tokenizer, examples, prompts=None, normalize="mean"):
+def predictions(model, tokenizer, examples, prompts=None, *, normalize="mean"):
     """The highest-scoring choice of each example (the first of equal best scores), all scored in batches."""
     examples, prompts = _examples_and_prompts(examples, prompts)
     all_scores = score_many(model, tokenizer, [(p, ex.choices) for ex, p in zip(examples, prompts)], normalize)
     return [ex.choices[max(range(len(s)), key=s.__getitem__)] for ex, s in zip(examples, all_scores)]
 
 
-def accuracy(model, tokenizer, examples, prompts=None, normalize="mean"):
+def accuracy(model, tokenizer, examples, prompts=None, *, normalize="mean"):
     """The fraction of `examples` whose highest-scoring choice is the answer.
 
     prompts: one prompt per example (a few-shot prompt built with build_prompt, say); by default
     each example's own prompt, which is zero-shot.
     """
     examples, prompts = _examples_and_prompts(examples, prompts)
-    guesses = predictions(model, tokenizer, examples, prompts, normalize)
+    guesses = predictions(model, tokenizer, examples, prompts, normalize=normalize)
     return sum(guess == ex.answer for guess, ex in zip(guesses, examples)) / len(examples)
 
 
-def task_accuracies(model, tokenizer, tasks, split="heldout", normalize="mean"):
+def task_accuracies(model, tokenizer, tasks, *, split="heldout", normalize="mean"):
     """{task name: zero-shot accuracy} for a dict of tinyworld Tasks, on each task's held-out items
     (split="heldout": never stated in the task's forms) or on the items the text states ("examples")."""
     if split not in ("heldout", "examples"):
@@ -136,13 +136,13 @@ def task_accuracies(model, tokenizer, tasks, split="heldout", normalize="mean"):
     return {name: accuracy(model, tokenizer, getattr(task, split), normalize=normalize) for name, task in tasks.items()}
 
 
-def greedy_completion(model, tokenizer, prompt, max_new_tokens=12, stop=("\n", ".")):
+def greedy_completion(model, tokenizer, prompt, *, max_new_tokens=12, stop=("\n", ".")):
     """What the model writes after `prompt` when it always picks the most likely token (temperature 0),
     cut just before the first stop string. The prompt keeps its last block_size tokens."""
-    return completion(model, tokenizer, prompt, max_new_tokens, stop, temperature=0)
+    return completion(model, tokenizer, prompt, max_new_tokens=max_new_tokens, stop=stop, temperature=0)
 
 
-def completion(model, tokenizer, prompt, max_new_tokens=12, stop=("\n", "."), temperature=1.0, seed=0):
+def completion(model, tokenizer, prompt, *, max_new_tokens=12, stop=("\n", "."), temperature=1.0, seed=0):
     """What the model writes after `prompt`, sampled at `temperature` (0: greedy) with a generator seeded
     by `seed`, so the same call gives the same text; cut just before the first stop string."""
     ids = tokenizer.encode(prompt)[-model.config.block_size :]
@@ -156,7 +156,7 @@ def completion(model, tokenizer, prompt, max_new_tokens=12, stop=("\n", "."), te
     return text[:cut]
 
 
-def greedy_accuracy(model, tokenizer, examples, prompts=None, max_new_tokens=12):
+def greedy_accuracy(model, tokenizer, examples, prompts=None, *, max_new_tokens=12):
     """The fraction of `examples` whose greedy completion is right, by this rule: the completion with the
     white space at both ends stripped starts with the answer stripped the same way.
 
@@ -166,7 +166,7 @@ def greedy_accuracy(model, tokenizer, examples, prompts=None, max_new_tokens=12)
     examples, prompts = _examples_and_prompts(examples, prompts)
     right = 0
     for example, prompt in zip(examples, prompts):
-        completion = greedy_completion(model, tokenizer, prompt, max_new_tokens).strip()
+        completion = greedy_completion(model, tokenizer, prompt, max_new_tokens=max_new_tokens).strip()
         right += bool(completion) and completion.startswith(example.answer.strip())
     return right / len(examples)
 
@@ -184,7 +184,7 @@ def build_prompt(demonstrations, query, description=None, separator="\n"):
     return separator.join(lines)
 
 
-def few_shot_prompts(task, queries, k, seed=0, with_description=False):
+def few_shot_prompts(task, queries, k, *, seed=0, with_description=False):
     """One K-shot prompt per query of a tinyworld Task: k solved demonstrations drawn at random from
     task.examples (never the query itself), one per line, then the query's prompt.
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from .chat import END_OF_TURN, format_chat, prompt_turns, require_chat_tokens, respond
 from .model import GPT, GPTConfig
@@ -151,8 +152,8 @@ class Comparison:
         return [self.responses[i] for i in self.ranking]
 
 
-def sample_comparisons(model, tokenizer, items, labeler, k=(4, 9), temperatures=(0.5, 1.0, 1.5, 2.0),
-                       max_new_tokens=40, seed=0):
+def sample_comparisons(model, tokenizer, items, labeler, *, k=(4, 9), temperatures=(0.5, 1.0, 1.5, 2.0),
+                       max_new_tokens=40, seed=0, rounds=1, progress=False):
     """InstructGPT's comparison data: for each item, K responses sampled from the model (K drawn between k[0] and
     k[1]) and ranked by the labeler. An item is an Instruction (the comparison's prompt is its text) or a Dialogue
     (the comparison's prompt is the dialogue itself, and the responses are its next turn).
@@ -160,7 +161,16 @@ def sample_comparisons(model, tokenizer, items, labeler, k=(4, 9), temperatures=
     Each response is sampled at a temperature drawn from `temperatures`, so that a prompt's responses range from
     the model's best to its worst: K copies of one answer teach a reward model nothing. A response that repeats
     another one of the same prompt, or has no words, is dropped (a labeler ranks different texts); a prompt left
-    with fewer than 2 responses is skipped."""
+    with fewer than 2 responses is skipped. rounds: that many rounds over the items, round r drawn with seed + r
+    (more comparisons of the same prompts); progress shows a bar over the rounds."""
+    made = []
+    for r in tqdm(range(rounds), desc=f"sampling {len(items)} prompts' comparisons", disable=not progress):
+        made += _comparison_round(model, tokenizer, items, labeler, k=k, temperatures=temperatures,
+                                  max_new_tokens=max_new_tokens, seed=seed + r)
+    return made
+
+
+def _comparison_round(model, tokenizer, items, labeler, *, k, temperatures, max_new_tokens, seed):
     rng = random.Random(f"comparisons:{seed}")
     prompts = [getattr(item, "prompt", item) for item in items]  # an Instruction's text; a Dialogue itself
     slots = [(n, rng.choice(temperatures)) for n, item in enumerate(items) for _ in range(rng.randint(*k))]
@@ -169,8 +179,8 @@ def sample_comparisons(model, tokenizer, items, labeler, k=(4, 9), temperatures=
         chosen = [s for s, (_, temp) in enumerate(slots) if temp == t]
         if not chosen:
             continue
-        texts = respond(model, tokenizer, [prompt_turns(prompts[slots[s][0]]) for s in chosen], max_new_tokens, t,
-                        seed=rng.randrange(2**31))
+        texts = respond(model, tokenizer, [prompt_turns(prompts[slots[s][0]]) for s in chosen],
+                        max_new_tokens=max_new_tokens, temperature=t, seed=rng.randrange(2**31))
         for s, text in zip(chosen, texts):
             replies[s] = text
     by_item = {}
@@ -220,7 +230,7 @@ class RewardData:
     forward passes (InstructGPT's way). grouped=False splits every comparison into its C(K, 2) pairs, each a
     separate data point (K = 2), shuffled: the way InstructGPT found to overfit."""
 
-    def __init__(self, train, val, tokenizer, block_size, batch_size, grouped=True):
+    def __init__(self, train, val, tokenizer, block_size, *, batch_size, grouped=True):
         if not train or not val:
             raise ValueError("RewardData needs comparisons in both splits, train and val")
         self.batch_size, self.grouped = batch_size, grouped
@@ -250,7 +260,7 @@ def reward_loss(rm, batch):
 
 
 @torch.no_grad()
-def score_responses(rm, tokenizer, prompt, responses, batch_size=256):
+def score_responses(rm, tokenizer, prompt, responses, *, batch_size=256):
     """The reward model's score of each response, as a list of floats. prompt: the one prompt they answer (an
     instruction's text or a dialogue), or a list of prompts, one per response."""
     rm.check_tokenizer(tokenizer)
@@ -273,6 +283,19 @@ def gold_pairs(labeler, prompt, responses):
     return [(a, b) for a in range(len(gold)) for b in range(len(gold)) if gold[a] > gold[b]]
 
 
+def labeler_agreement(comparisons, gold):
+    """The share of the pairs that gold does not score equal on which each comparison's ranking agrees with it: how
+    often a (noisy) labeler's rankings say what the noiseless labeler says, the ceiling its noise sets on a reward
+    model's accuracy against those rankings."""
+    agree = total = 0
+    for c in comparisons:
+        place = {response: n for n, response in enumerate(c.ranking)}
+        pairs = gold_pairs(gold, c.prompt, c.responses)
+        agree += sum(place[a] < place[b] for a, b in pairs)
+        total += len(pairs)
+    return agree / max(total, 1)
+
+
 def pairwise_accuracy(rm, tokenizer, comparisons, labeler=None):
     """The share of pairs that the reward model orders as the judge does. The judge is each comparison's own
     ranking, or, given a labeler, its gold scores: then only the pairs it does not score equal count."""
@@ -288,15 +311,15 @@ def pairwise_accuracy(rm, tokenizer, comparisons, labeler=None):
     return agree / max(total, 1)
 
 
-def train_reward_model(rm, tokenizer, comparisons, epochs=1, learning_rate=1e-3, batch_size=32, grouped=True, seed=0,
-                       on_eval=None, evals_per_epoch=1, progress=True):
+def train_reward_model(rm, tokenizer, comparisons, *, epochs=1, learning_rate=1e-3, batch_size=32, grouped=True,
+                       seed=0, on_eval=None, evals_per_epoch=1, progress=True):
     """Train rm on comparisons["train"] (Comparisons) by the K-wise ranking loss; comparisons["validation"] gives
     the validation loss. An epoch passes over every comparison once: batch_size prompts per step when grouped,
     else batch_size separate pairs. Cosine decay to a tenth of the learning rate. on_eval(trainer) runs at every
     evaluation (a dict of numbers it returns joins the log line). Returns the Trainer; rm is left in eval mode."""
     rm.check_tokenizer(tokenizer)
     data = RewardData(comparisons["train"], comparisons["validation"], tokenizer, rm.gpt.config.block_size,
-                      batch_size, grouped)
+                      batch_size=batch_size, grouped=grouped)
     steps_per_epoch = max(1, len(data.splits["train"]) // batch_size)
     max_iters = max(1, round(epochs * steps_per_epoch))
     config = TrainConfig(max_iters=max_iters, learning_rate=learning_rate, min_lr=learning_rate / 10,

@@ -12,7 +12,7 @@ where C is the training compute. Kaplan et al. (2020) count C in floating-point 
 (2 N per token forward, 4 N backward). The fit is least squares on log L: for a given L_inf, log(L - L_inf) is a
 straight line in log C with intercept log a and slope -b (fit_line); L_inf is chosen where the law fits best.
 
-    n = non_embedding_parameters(model)
+    n = parameter_count(model, embeddings=False)  # minigpt.model: Kaplan's N
     law = fit_power_law(compute, losses)         # PowerLaw(a, b, irreducible)
     law.predict(100 * max(compute))
     low, high = prediction_interval(compute, losses, at)   # the spread of leave-one-out fits
@@ -22,17 +22,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .prompting import score_many
-
-
-def non_embedding_parameters(model):
-    """N in Kaplan et al.'s sense: every parameter of the blocks and the final LayerNorm, not the token and
-    position embeddings (nor the unembedding, which is tied to the token embedding)."""
-    embeddings = {id(model.transformer.wte.weight), id(model.transformer.wpe.weight), id(model.lm_head.weight)}
-    return sum(p.numel() for p in model.parameters() if id(p) not in embeddings)
 
 
 def training_compute(n_parameters, tokens):
@@ -111,7 +102,7 @@ def prediction_interval(compute, losses, at):
     return min(predictions), max(predictions)
 
 
-def profile_interval(compute, losses, at, level=3.84, steps=2000):
+def profile_interval(compute, losses, at, *, level=3.84, steps=2000):
     """(lowest, highest) prediction at compute `at` over every L_inf that the runs cannot rule out.
 
     The runs pin a and b for a given L_inf far better than they pin L_inf itself. So the law is refitted for
@@ -134,27 +125,6 @@ def profile_interval(compute, losses, at, level=3.84, steps=2000):
         if log_error(law, compute, losses) <= threshold:
             kept.append(float(law.predict(at)))
     return min(kept), max(kept)
-
-
-@torch.no_grad()
-def validation_loss(model, tokens, block_size=None, batch_size=64):
-    """The mean next-token loss over a fixed text (token ids), cut into consecutive non-overlapping windows:
-    the same number for the same model every time, unlike an estimate from random batches."""
-    block_size = block_size or model.config.block_size
-    tokens = torch.as_tensor(tokens, dtype=torch.long)
-    n = (len(tokens) - 1) // block_size
-    if n < 1:
-        raise ValueError(f"the text has {len(tokens)} tokens; one window needs block_size + 1 = {block_size + 1}")
-    x = tokens[: n * block_size].view(n, block_size)
-    y = tokens[1 : n * block_size + 1].view(n, block_size)
-    was_training = model.training
-    model.eval()
-    total = 0.0
-    for start in range(0, n, batch_size):
-        logits, _ = model(x[start : start + batch_size])
-        total += F.cross_entropy(logits.flatten(0, 1), y[start : start + batch_size].flatten(), reduction="sum").item()
-    model.train(was_training)
-    return total / (n * block_size)
 
 
 def answer_logprob(model, tokenizer, examples):

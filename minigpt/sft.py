@@ -12,7 +12,7 @@ end-of-turn token. Targets outside R, and padding, are IGNORE_INDEX, which the m
 import torch
 
 from .chat import encode_chat
-from .model import IGNORE_INDEX
+from .model import IGNORE_INDEX, set_dropout
 from .training import Trainer, TrainConfig
 
 
@@ -73,16 +73,7 @@ class SFTData:
         return sft_batch([examples[i] for i in rows.tolist()], self.pad_id)
 
 
-def set_dropout(model, p):
-    """Set the residual and attention dropout of every layer of a GPT to p (InstructGPT's SFT used 0.2)."""
-    model.config.dropout = p
-    for module in model.modules():
-        if hasattr(module, "dropout") and isinstance(module.dropout, float):
-            module.dropout = p
-    return model
-
-
-def fine_tune(model, tokenizer, demonstrations, epochs=16, learning_rate=1e-3, dropout=0.2, batch_size=32, seed=0,
+def fine_tune(model, tokenizer, demonstrations, *, epochs=16, learning_rate=1e-3, dropout=0.2, batch_size=32, seed=0,
               on_epoch=None, progress=True):
     """InstructGPT's SFT recipe at tiny scale: `epochs` passes over demonstrations["train"] (Instructions, or
     Dialogues: the loss then falls on every assistant turn), cosine

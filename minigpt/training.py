@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .checkpoint import CHECKPOINT_NAME, check_compatible, load_checkpoint, save_checkpoint
@@ -73,6 +74,31 @@ def lm_loss(model, batch):
     return loss
 
 
+@torch.no_grad()
+def validation_loss(model, tokens, block_size=None, batch_size=64):
+    """The mean next-token loss on held-out text, the same number for the same model every time (unlike an estimate
+    from random batches). tokens: a text's token ids, cut into consecutive non-overlapping windows of block_size
+    (the model's by default); or fixed windows, a (n, T + 1) tensor whose rows are predicted one by one."""
+    tokens = torch.as_tensor(tokens, dtype=torch.long)
+    if tokens.dim() == 1:
+        block_size = block_size or model.config.block_size
+        n = (len(tokens) - 1) // block_size
+        if n < 1:
+            raise ValueError(f"the text has {len(tokens)} tokens; one window needs block_size + 1 = {block_size + 1}")
+        x = tokens[: n * block_size].view(n, block_size)  # (n, T)
+        y = tokens[1 : n * block_size + 1].view(n, block_size)  # (n, T): each x's next tokens
+    else:
+        x, y = tokens[:, :-1], tokens[:, 1:]
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        logits, _ = model(x[start : start + batch_size])
+        total += F.cross_entropy(logits.flatten(0, 1), y[start : start + batch_size].flatten(), reduction="sum").item()
+    model.train(was_training)
+    return total / y.numel()
+
+
 class Trainer:
     """Trains `model` on `data` (an LMData, or anything with get_batch(split, generator)) by `loss_fn`.
 
@@ -80,7 +106,7 @@ class Trainer:
     than the loss (a zero-shot accuracy, say); a dict of numbers it returns is added to the log line.
     """
 
-    def __init__(self, model, data, config=None, loss_fn=lm_loss, on_eval=None):
+    def __init__(self, model, data, config=None, *, loss_fn=lm_loss, on_eval=None):
         self.model, self.data, self.loss_fn, self.on_eval = model, data, loss_fn, on_eval
         self.config = config or TrainConfig()
         self.optimizer = make_optimizer(model, self.config)

@@ -787,7 +787,8 @@ def test_the_block_reference_matches_minigpts_pre_ln_block():
     block = Block(GPTConfig(n_embd=16, n_head=2, n_layer=2, block_size=8)).eval()
     x = torch.randn(2, 5, 16)
     with torch.no_grad():
-        assert torch.allclose(_pre_ln_block(x, block.attn, block.mlp, block.ln_1, block.ln_2), block(x), atol=1e-6)
+        assert torch.allclose(_pre_ln_block(x, block.attn, block.mlp, ln_1=block.ln_1, ln_2=block.ln_2), block(x),
+                              atol=1e-6)
 
 
 def test_post_ln_block_is_diagnosed():

@@ -73,7 +73,7 @@ def accuracy_over_shots(model, tokenizer, task, shots, seed=0, pick="max", norma
     queries = list(getattr(task, split))
     out = {}
     for k in shots:
-        prompts = few_shot_prompts(task, queries, k + extra, seed)
+        prompts = few_shot_prompts(task, queries, k + extra, seed=seed)
         right = 0
         for query, prompt in zip(queries, prompts):
             scores = torch.tensor(score_choices(model, tokenizer, prompt, query.choices, normalize=normalize))
@@ -85,7 +85,8 @@ def accuracy_over_shots(model, tokenizer, task, shots, seed=0, pick="max", norma
 
 def test_correct_accuracy_over_shots_passes(capsys):
     def with_library_accuracy(model, tokenizer, task, shots, seed=0):
-        return {k: accuracy(model, tokenizer, task.heldout, few_shot_prompts(task, task.heldout, k, seed)) for k in shots}
+        return {k: accuracy(model, tokenizer, task.heldout, few_shot_prompts(task, task.heldout, k, seed=seed))
+                for k in shots}
 
     for fn in (accuracy_over_shots, with_library_accuracy):
         assert check_accuracy_over_shots(fn) is True

@@ -33,7 +33,8 @@ def rewards_loop(scores, logprobs, ref_logprobs, mask, beta, kl_sign=-1, score_e
     return rewards
 
 
-@pytest.mark.parametrize("answer", [kl_penalised_rewards, rewards_loop], ids=["library", "loop"])
+@pytest.mark.parametrize("answer", [lambda *a: kl_penalised_rewards(*a[:4], beta=a[4]), rewards_loop],
+                         ids=["library", "loop"])
 def test_a_correct_kl_penalised_reward_passes(answer, capsys):
     assert check_kl_penalised_rewards(answer) is True
     assert "kl_penalised_rewards: correct" in capsys.readouterr().out
@@ -71,7 +72,7 @@ def gae_loop(rewards, values, mask, gamma, lam, own_value=False, past_the_end=Fa
     return advantages, returns
 
 
-@pytest.mark.parametrize("answer", [gae, gae_loop], ids=["library", "loop"])
+@pytest.mark.parametrize("answer", [lambda *a: gae(*a[:3], gamma=a[3], lam=a[4]), gae_loop], ids=["library", "loop"])
 def test_a_correct_gae_passes(answer, capsys):
     assert check_gae(answer) is True
     assert "gae: correct" in capsys.readouterr().out
@@ -104,7 +105,8 @@ def clipped_loop(logprobs, old_logprobs, advantages, mask, clip, use_log=False, 
     return total / count if objective else -total / count
 
 
-@pytest.mark.parametrize("answer", [lambda *a: clipped_policy_loss(*a)[0], clipped_loop], ids=["library", "loop"])
+@pytest.mark.parametrize("answer", [lambda *a: clipped_policy_loss(*a[:4], clip=a[4])[0], clipped_loop],
+                         ids=["library", "loop"])
 def test_a_correct_clipped_objective_passes(answer, capsys):
     assert check_clipped_policy_loss(answer) is True
     assert "clipped_policy_loss: correct" in capsys.readouterr().out

@@ -103,3 +103,35 @@ def test_minigpt_has_no_import_cycle():
         "import circle: " + " -> ".join(cycle) + ". Move what the lower module needs into it (or into a module "
         "both can import), so that imports point one way; an import inside a function is a circle too."
     )
+
+
+def reachable(graph, module):
+    """Every module that importing `module` imports, directly or through others."""
+    seen, todo = set(), [module]
+    while todo:
+        for nxt in graph[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+ZOO_STAGES = ("shipped", "pretraining", "instruct", "rlhf", "chat", "scaling")  # minigpt/zoo/, in the chain's order
+
+
+def test_the_zoo_stages_import_only_the_stages_before_them():
+    graph = import_graph()
+    stages = {f"minigpt.zoo.{name}" for name in ZOO_STAGES}
+    assert stages | {"minigpt.zoo"} == {m for m in graph if m.startswith("minigpt.zoo")}, "a zoo module not in the list"
+    for n, name in enumerate(ZOO_STAGES):
+        module = f"minigpt.zoo.{name}"
+        later = {f"minigpt.zoo.{s}" for s in ZOO_STAGES[n:]} | {"minigpt.zoo"}
+        assert not graph[module] & later, f"{module} imports {sorted(graph[module] & later)}: an arrow back up the chain"
+        if name != "shipped":
+            docstring = ast.get_docstring(ast.parse(module_files()[module].read_text(encoding="utf-8")))
+            assert "starts from" in docstring, f"{module}'s docstring does not say which model the stage starts from"
+
+
+def test_the_command_line_and_the_dialogue_checker_do_not_import_ppo_or_the_zoo():
+    graph = import_graph()
+    for module in ("minigpt.cli", "minigpt.checks.dialogue", "minigpt.course_tokenizer"):
+        assert not {m for m in reachable(graph, module) if m == "minigpt.ppo" or m.startswith("minigpt.zoo")}, module

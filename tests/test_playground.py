@@ -26,23 +26,24 @@ def test_the_text_shows_the_prompt_the_written_answer_and_probabilities_that_sum
     assert f"{query.answer!r}" in text and "<- right answer" in text
     percents = [float(line.split("%")[0].split()[-1]) for line in text.split("answer probabilities ---\n")[1].split("\n")]
     assert len(percents) == len(query.choices) and sum(percents) == pytest.approx(100, abs=0.5)
-    assert playground_text(model, TOKENIZER, TASKS, "opposites", 2, 0.0) == text  # seeded: same settings, same text
+    assert playground_text(model, TOKENIZER, TASKS, "opposites", shots=2, temperature=0.0) == text  # seeded: same text
     with pytest.raises(ValueError, match="opposites, colours"):
-        playground_text(model, TOKENIZER, TASKS, "poetry", 2, 0.0)
+        playground_text(model, TOKENIZER, TASKS, "poetry", shots=2, temperature=0.0)
 
 
 def test_driving_the_widgets_changes_the_output_accordingly(model):
     pg = Playground(model, TOKENIZER, TASKS, task="opposites", shots=2, temperature=0.0)
     default = pg.text
-    assert default == playground_text(model, TOKENIZER, TASKS, "opposites", 2, 0.0)
+    assert default == playground_text(model, TOKENIZER, TASKS, "opposites", shots=2, temperature=0.0)
 
     pg.shots.value = 5  # the callback runs on every change
-    assert len(prompt_of(pg.text).split("\n")) == 6 and pg.text == playground_text(model, TOKENIZER, TASKS, "opposites", 5, 0.0)
+    assert len(prompt_of(pg.text).split("\n")) == 6
+    assert pg.text == playground_text(model, TOKENIZER, TASKS, "opposites", shots=5, temperature=0.0)
     pg.task.value = "colours"
     assert TASKS["colours"].heldout[0].prompt in pg.text and "opposite" not in prompt_of(pg.text).split("\n")[-1]
     pg.temperature.value = 1.5
     assert "temperature 1.5" in pg.text
-    assert pg.text == playground_text(model, TOKENIZER, TASKS, "colours", 5, 1.5)
+    assert pg.text == playground_text(model, TOKENIZER, TASKS, "colours", shots=5, temperature=1.5)
     pg.task.value, pg.shots.value, pg.temperature.value = "opposites", 2, 0.0
     assert pg.text == default  # back to the defaults, back to the default output
 

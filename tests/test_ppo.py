@@ -42,7 +42,7 @@ def test_gae_equals_a_plain_loop_on_random_rewards_values_and_masks(gamma, lam):
     rewards, values = torch.randn(5, 7), torch.randn(5, 7)
     rewards_padded, values_padded = rewards.clone(), values.clone()
     rewards_padded[mask == 0], values_padded[mask == 0] = 99.0, -99.0  # whatever lies past the end must not count
-    advantages, returns = gae(rewards_padded, values_padded, mask, gamma, lam)
+    advantages, returns = gae(rewards_padded, values_padded, mask, gamma=gamma, lam=lam)
     expected_adv, expected_ret = gae_loop(rewards, values, lengths, gamma, lam)
     assert torch.allclose(advantages, expected_adv, atol=1e-5)
     assert torch.allclose(returns, expected_ret, atol=1e-5)
@@ -190,8 +190,8 @@ def trainer(config=None, ptx_data=None, labeler=None, score=None, **models):
     reference = models.get("reference", copy.deepcopy(policy))
     rm = models.get("rm", RewardModel(gpt(1), TOKENIZER))
     config = config or PPOConfig(batch_size=4, minibatch_size=2, ppo_epochs=2, max_new_tokens=8, learning_rate=1e-3)
-    return PPOTrainer(policy, reference, rm, TOKENIZER, PROMPTS, config, labeler=labeler, ptx_data=ptx_data,
-                      score=score)
+    return PPOTrainer(policy, reference, rm, TOKENIZER, prompts=PROMPTS, config=config, labeler=labeler,
+                      ptx_data=ptx_data, score=score)
 
 
 def test_rollout_logprobs_equal_teacher_forced_logprobs_with_padding():
@@ -201,14 +201,16 @@ def test_rollout_logprobs_equal_teacher_forced_logprobs_with_padding():
     with torch.no_grad():
         forced = response_logprobs(policy, roll.idx, roll.prompt_lengths, roll.mask.size(1))
     assert torch.allclose(forced * roll.mask, roll.logprobs, atol=1e-5)
-    uncached = rollout(policy, TOKENIZER, PROMPTS * 3, 12, torch.Generator().manual_seed(0), use_cache=False)
+    uncached = rollout(policy, TOKENIZER, PROMPTS * 3, 12, generator=torch.Generator().manual_seed(0),
+                       use_cache=False)
     assert torch.equal(uncached.idx, roll.idx) and torch.allclose(uncached.logprobs, roll.logprobs, atol=1e-5)
 
 
 def test_a_dialogue_prompt_is_rolled_out_after_its_turns_and_judged_as_a_dialogue():
     dialogue = Dialogue("follow-up", (("user", "what colour is a banana?"), ("assistant", "yellow."),
                                       ("user", "and grass?")), "green.", "answer", ("grass", "green", None))
-    roll = rollout(ending_early(gpt(0)), TOKENIZER, [dialogue, PROMPTS[0]], 8, torch.Generator().manual_seed(0))
+    roll = rollout(ending_early(gpt(0)), TOKENIZER, [dialogue, PROMPTS[0]], 8,
+                   generator=torch.Generator().manual_seed(0))
     p = roll.prompt_lengths[0].item()
     assert roll.idx[0, :p].tolist() == TOKENIZER.encode(format_chat(dialogue.turns, reply=True))
     seen = []
@@ -257,7 +259,7 @@ def test_a_rollouts_mask_ends_at_the_end_of_turn_token_and_its_text_with_it():
 def test_the_value_model_starts_as_the_reward_model():
     rm = RewardModel(gpt(1), TOKENIZER).eval()
     rm.offset.fill_(0.3)
-    roll = rollout(gpt(0), TOKENIZER, PROMPTS, 8, torch.Generator().manual_seed(2))
+    roll = rollout(gpt(0), TOKENIZER, PROMPTS, 8, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         values = ValueModel(rm)(roll.idx)  # (B, L)
         scores = rm(roll.idx, roll.lengths)

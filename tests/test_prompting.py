@@ -89,7 +89,8 @@ def test_scoring_equals_a_hand_computation_of_log_softmax(tokenizer_and_model):
     got = continuation_logprobs(model, tokenizer, prompt, continuation)
     assert got.shape == (len(ids) - n_prompt,)
     assert got.tolist() == pytest.approx(by_hand, abs=1e-5)
-    assert score_choices(model, tokenizer, prompt, [continuation], "sum")[0] == pytest.approx(sum(by_hand), abs=1e-5)
+    assert score_choices(model, tokenizer, prompt, [continuation], normalize="sum")[0] == pytest.approx(sum(by_hand),
+                                                                                            abs=1e-5)
 
 
 def test_scoring_follows_the_chain_rule_one_prefix_at_a_time(tokenizer_and_model):
@@ -122,16 +123,16 @@ def test_padding_in_a_batch_does_not_change_the_scores(tokenizer_and_model):
     prompt = "a b c d"
     choices = [" e", " e f g h.", " x", " e f"]  # different lengths: the short ones are padded
     alone = [continuation_logprobs(model, tokenizer, prompt, c) for c in choices]  # one sequence, no padding
-    assert score_choices(model, tokenizer, prompt, choices, "sum") == pytest.approx([a.sum().item() for a in alone],
-                                                                                     abs=1e-5)
-    assert score_choices(model, tokenizer, prompt, choices, "mean") == pytest.approx(
+    assert score_choices(model, tokenizer, prompt, choices, normalize="sum") == pytest.approx(
+        [a.sum().item() for a in alone], abs=1e-5)
+    assert score_choices(model, tokenizer, prompt, choices, normalize="mean") == pytest.approx(
         [a.mean().item() for a in alone], abs=1e-5)
 
 
 def test_scoring_many_queries_at_once_equals_scoring_each_alone(tokenizer_and_model, monkeypatch):
     tokenizer, model = tokenizer_and_model
     queries = [("a b c d", [" e", " e f g h.", " x"]), ("a", [" b", " b c"]), ("c d e f g", [" h.", " a", " b", " c"])]
-    alone = [score_choices(model, tokenizer, prompt, choices, "sum") for prompt, choices in queries]
+    alone = [score_choices(model, tokenizer, prompt, choices, normalize="sum") for prompt, choices in queries]
     for budget in (10**9, 1):  # everything in one batch; one sequence per batch
         monkeypatch.setattr("minigpt.prompting.LOGITS_BUDGET", budget)
         together = score_many(model, tokenizer, queries, "sum")
@@ -147,9 +148,10 @@ def test_a_long_prompt_loses_tokens_on_the_left_and_keeps_the_continuation():
     assert got.shape == (4,)
     kept = prompt[-(8 - 4) :]  # the prompt's last 4 tokens fit beside the 4 of the continuation
     assert torch.allclose(got, continuation_logprobs(model, CHAR_TOKENIZER, kept, continuation), atol=1e-6)
-    scores = score_choices(model, CHAR_TOKENIZER, prompt, [continuation, " c"], "sum")
+    scores = score_choices(model, CHAR_TOKENIZER, prompt, [continuation, " c"], normalize="sum")
     assert scores[0] == pytest.approx(got.sum().item(), abs=1e-5)
-    assert scores[1] == pytest.approx(score_choices(model, CHAR_TOKENIZER, prompt[-7:], [" c"], "sum")[0], abs=1e-5)
+    assert scores[1] == pytest.approx(score_choices(model, CHAR_TOKENIZER, prompt[-7:], [" c"], normalize="sum")[0],
+                                      abs=1e-5)
 
 
 def test_a_continuation_that_cannot_fit_is_an_error():

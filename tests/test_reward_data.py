@@ -144,7 +144,7 @@ def test_a_reward_model_is_saved_and_loaded_as_a_model_folder(tmp_path):
     rm = RewardModel(gpt(), TOKENIZER)
     rm.offset.fill_(0.25)
     save_model_dir(rm, {"name": "test"}, {"note": "x"}, tmp_path / "rm")
-    loaded, record = load_model_dir(tmp_path / "rm")
+    loaded, record = load_model_dir(tmp_path / "rm", RewardModel)
     assert isinstance(loaded, RewardModel) and loaded.tokenizer == rm.tokenizer and record["note"] == "x"
     idx, lengths = torch.randint(TOKENIZER.vocab_size, (3, 7)), torch.tensor([7, 3, 5])
     assert torch.equal(loaded(idx, lengths), rm.eval()(idx, lengths))
@@ -160,7 +160,16 @@ def test_a_reward_model_loaded_onto_a_backbone_of_another_shape_is_refused(tmp_p
     config = (tmp_path / "rm" / "config.json").read_text().replace('"n_layer": 2', '"n_layer": 3')
     (tmp_path / "rm" / "config.json").write_text(config)
     with pytest.raises(DamagedModel, match="do not fit"):
-        load_model_dir(tmp_path / "rm")
+        load_model_dir(tmp_path / "rm", RewardModel)
+
+
+def test_a_folder_loaded_as_another_kind_of_model_is_refused_in_plain_words(tmp_path):
+    save_model_dir(RewardModel(gpt()), {"name": "test"}, {}, tmp_path / "rm")
+    with pytest.raises(DamagedModel, match="describes a reward model, not a GPT"):
+        load_model_dir(tmp_path / "rm")  # GPT, the default
+    save_model_dir(gpt(), {"name": "test"}, {}, tmp_path / "gpt")
+    with pytest.raises(DamagedModel, match="does not describe a RewardModel"):
+        load_model_dir(tmp_path / "gpt", RewardModel)
 
 
 def test_responses_to_different_prompts_score_as_they_do_one_prompt_at_a_time():

@@ -1,24 +1,29 @@
-"""minigpt.scaling: C = 6ND, the power law with an irreducible term and its fit, the fixed-text validation loss."""
+"""minigpt.scaling: C = 6ND with Kaplan's N, the power law with an irreducible term and its fit, and the held-out loss
+it is fitted to."""
 import numpy as np
 import pytest
 import torch
 
-from minigpt.model import GPT, GPTConfig
-from minigpt.scaling import (PowerLaw, fit_power_law, non_embedding_parameters, prediction_interval,
-                             profile_interval, residuals, training_compute, validation_loss)
+from minigpt.model import GPT, GPTConfig, parameter_count
+from minigpt.reward import RewardModel
+from minigpt.scaling import PowerLaw, fit_power_law, prediction_interval, profile_interval, residuals, training_compute
+from minigpt.training import validation_loss
 
 COMPUTE = np.logspace(9, 12, 7)
 
 
-def test_non_embedding_parameters_count_the_blocks_by_hand():
+def test_the_parameter_count_without_embeddings_counts_the_blocks_by_hand():
     for n_layer, n_embd in ((1, 32), (3, 48)):
         model = GPT(GPTConfig(vocab_size=100, block_size=16, n_layer=n_layer, n_head=4, n_embd=n_embd))
         d = n_embd
         # per block: two LayerNorms (2d each), attention c_attn (3d^2 + 3d) and c_proj (d^2 + d),
         # MLP c_fc (4d^2 + 4d) and c_proj (4d^2 + d); then the final LayerNorm
         by_hand = n_layer * (2 * 2 * d + 3 * d * d + 3 * d + d * d + d + 4 * d * d + 4 * d + 4 * d * d + d) + 2 * d
-        assert non_embedding_parameters(model) == by_hand
+        assert parameter_count(model, embeddings=False) == by_hand
         assert by_hand == pytest.approx(12 * n_layer * d * d, rel=0.15)  # Kaplan's 12 n_layer d^2
+        embeddings = 100 * d + 16 * d  # wte (tied to lm_head: counted once) and wpe
+        assert parameter_count(model) == by_hand + embeddings == sum(p.numel() for p in model.parameters())
+        assert parameter_count(RewardModel(model)) == by_hand + embeddings + d + 1  # and the scalar head
 
 
 def test_training_compute_is_six_n_d():
@@ -120,3 +125,12 @@ def test_validation_loss_is_the_models_own_loss_over_consecutive_windows():
     assert validation_loss(model, tokens, batch_size=2) == pytest.approx(expected.item(), rel=1e-5)
     with pytest.raises(ValueError, match="block_size"):
         validation_loss(model, tokens[:5])
+
+
+def test_validation_loss_on_fixed_windows_is_the_mean_of_their_batch_losses():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=50, block_size=8, n_layer=1, n_head=2, n_embd=16)).eval()
+    windows = torch.randint(50, (6, 9))  # rows of 8 inputs and the next token
+    with torch.no_grad():
+        batch_losses = [model(w[:, :-1], w[:, 1:])[1].item() for w in windows.split(2)]
+    assert validation_loss(model, windows, batch_size=4) == pytest.approx(sum(batch_losses) / 3, rel=1e-5)

@@ -5,8 +5,8 @@ import torch.nn.functional as F
 
 from minigpt import GPT, BPETokenizer, GPTConfig
 from minigpt.chat import ASSISTANT, END_OF_TURN, SPECIAL_TOKENS, USER, encode_chat, format_chat, respond
-from minigpt.model import IGNORE_INDEX
-from minigpt.sft import SFTData, set_dropout, sft_batch, sft_example, sft_loss
+from minigpt.model import IGNORE_INDEX, set_dropout
+from minigpt.sft import SFTData, sft_batch, sft_example, sft_loss
 
 TEXT = "what colour is a banana? yellow. what colour is grass? green. the opposite of hot is cold. " * 20
 TOKENIZER = BPETokenizer().train(TEXT, 300, special_tokens=SPECIAL_TOKENS)

@@ -26,7 +26,7 @@ def test_every_recipe_is_shipped_as_it_is_written(name):
 
 @pytest.mark.parametrize("name", zoo.SHIPPED)
 def test_the_recorded_figures_are_measured_again_from_the_shipped_weights(name):
-    model, record = load_model_dir(SHIPPED_DIR / name)
+    model, record = load_model_dir(SHIPPED_DIR / name, zoo.SHIPPED[name].model_class)
     measured = zoo.SHIPPED[name].measure(model)
     assert measured.keys() == record["figures"].keys()
     for figure, value in record["figures"].items():

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from minigpt import GPT, GPTConfig, zoo
+from minigpt.model import parameter_count
 from minigpt.tinyworld import tasks
 from minigpt.training import Trainer
 
@@ -9,7 +10,7 @@ QUICK = {"max_iters": 20, "eval_every": 10}  # a few seconds: enough to test the
 
 
 def test_the_sizes_grow_and_a_recipe_names_everything_that_is_trained():
-    counts = [zoo.parameter_count(GPT(GPTConfig(vocab_size=1024, block_size=32, **shape)))
+    counts = [parameter_count(GPT(GPTConfig(vocab_size=1024, block_size=32, **shape)))
               for shape in zoo.SIZES.values()]
     assert counts == sorted(counts) and counts[-1] > 10 * counts[0]
     recipe = zoo.recipe("M", seed=3)
@@ -30,7 +31,7 @@ def test_pretrained_trains_once_records_the_zero_shot_curve_and_loads_it_back(tm
     assert [point["step"] for point in record["curve"]] == [10, 20]
     assert set(record["curve"][0]) == {"step", *tasks()}
     assert all(0 <= point[name] <= 1 for point in record["curve"] for name in tasks())
-    assert len(record["history"]["loss"]) == 20 and record["parameters"] == zoo.parameter_count(model)
+    assert len(record["history"]["loss"]) == 20 and record["parameters"] == parameter_count(model)
     again, loaded = zoo.pretrained("XS", cache_dir=tmp_path, progress=False, **QUICK)
     assert "loaded a model trained earlier" in capsys.readouterr().out
     assert loaded == record
@@ -72,7 +73,7 @@ def test_ppo_evaluation_and_the_hardest_prompts_agree_with_the_labelers_scores_o
     splits = instructions(seed=0)
     gold, items = GoldLabeler(splits), splits["validation"][:6]
     golds = zoo.sampled_gold(sft, items, gold, samples=2, seed=7)  # (2, 6): the samples ppo_evaluation draws
-    figures = zoo.ppo_evaluation(sft, items, rm, gold, sft, samples=2, seed=7)
+    figures = zoo.ppo_evaluation(sft, items, rm, gold, reference=sft, samples=2, seed=7)
     assert figures["gold"] == pytest.approx(golds.mean().item())
     assert abs(figures["kl"]) < 1e-4  # the SFT model against itself
     assert figures["lm loss"] == pytest.approx(zoo.pretraining_loss(sft)) and 0 <= figures["zero-shot"] <= 1
@@ -99,12 +100,10 @@ def test_comparisons_take_a_split_by_name_or_any_prompts_with_round_r_seeded_see
 
 
 def test_one_scaling_recipe_serves_every_size_and_counts_n_and_d():
-    from minigpt.scaling import non_embedding_parameters
-
     for n_layer, n_embd in (*zoo.SCALING_FAMILY, zoo.SCALING_BIG):
         recipe = zoo.scaling_recipe(n_layer, n_embd)
         model = GPT(GPTConfig(vocab_size=1024, block_size=64, n_layer=n_layer, n_head=recipe["n_head"], n_embd=n_embd))
-        assert recipe["non_embedding_parameters"] == non_embedding_parameters(model)
+        assert recipe["non_embedding_parameters"] == parameter_count(model, embeddings=False)
         assert recipe["tokens"] == recipe["max_iters"] * recipe["batch_size"] * recipe["block_size"]
         assert recipe["tokens"] == pytest.approx(zoo.TOKENS_PER_PARAMETER * recipe["non_embedding_parameters"], rel=0.01)
     small, large = zoo.scaling_recipe(2, 16), zoo.scaling_recipe(2, 48)

@@ -12,7 +12,8 @@ from .core import VIEW_HINT, Mistake, random_tensor, run_check
 # ---- Exercise 01: causal self-attention -------------------------------------------------------
 
 
-def _attention_variant(q, k, v, scale="1/sqrt", hide="future", fill=-math.inf, dim=-1, mask_after=False, weights=False):
+def _attention_variant(q, k, v, *, scale="1/sqrt", hide="future", fill=-math.inf, dim=-1, mask_after=False,
+                       weights=False):
     """Causal attention with a knob for each way of getting it wrong (the defaults are right)."""
     T, hs = q.size(-2), q.size(-1)
     factor = {"1/sqrt": 1 / math.sqrt(hs), "none": 1.0, "1/hs": 1 / hs, "sqrt": math.sqrt(hs)}[scale]
@@ -69,7 +70,7 @@ def _attention_inputs():
 
 def check_causal_self_attention(fn):
     """Check fn(q, k, v) -> softmax(q k^T / sqrt(hs) + M) v for (B, nh, T, hs) inputs."""
-    return run_check("causal_self_attention", fn, _attention_inputs, causal_attention, ATTENTION_MISTAKES)
+    return run_check("causal_self_attention", fn, _attention_inputs, causal_attention, mistakes=ATTENTION_MISTAKES)
 
 
 # ---- Exercise 01b: splitting into heads and merging them back ---------------------------------
@@ -120,9 +121,9 @@ def _merge_inputs():
 
 def check_split_heads(fn):
     """Check fn(x, n_head): (B, T, C) -> (B, nh, T, hs), head h holding channels h*hs ... (h+1)*hs - 1."""
-    return run_check("split_heads", fn, _split_inputs, _split_heads, SPLIT_MISTAKES, hints=[VIEW_HINT])
+    return run_check("split_heads", fn, _split_inputs, _split_heads, mistakes=SPLIT_MISTAKES, hints=[VIEW_HINT])
 
 
 def check_merge_heads(fn):
     """Check fn(y): (B, nh, T, hs) -> (B, T, nh * hs), the inverse of split_heads."""
-    return run_check("merge_heads", fn, _merge_inputs, _merge_heads, MERGE_MISTAKES, hints=[VIEW_HINT])
+    return run_check("merge_heads", fn, _merge_inputs, _merge_heads, mistakes=MERGE_MISTAKES, hints=[VIEW_HINT])

@@ -38,12 +38,15 @@ def require_function(fn, name):
         raise AssertionError(f"pass the function itself ({name}), not the result of calling it")
 
 
-def run_check(name, student_fn, make_inputs, reference, mistakes=(), atol=1e-5, rtol=1e-4, hints=()):
+def run_check(name, student_fn, make_inputs, reference, *, mistakes=(), atol=1e-5, rtol=1e-4, hints=(), keywords=()):
     """Compare student_fn with reference on every argument tuple from make_inputs().
 
     Returns True (and prints a success line) when all outputs match, False (printing "not
     implemented yet") when student_fn raises NotImplementedError, and raises AssertionError
     naming the likely mistake otherwise. hints: (text in an exception message, advice) pairs.
+    keywords: the names of the last arguments of each tuple, which the reference and the mistakes
+    take by keyword, as the library does (beta=0.1); student_fn gets every argument by position,
+    as its exercise defines it.
     """
     require_function(student_fn, name)
     arg_names = _arg_names(reference)
@@ -60,11 +63,11 @@ def run_check(name, student_fn, make_inputs, reference, mistakes=(), atol=1e-5, 
             if _changed(before, after):
                 advice = _in_place_advice(arg_name, before)
                 raise AssertionError(f"{name} changed its input {arg_name} in place {advice}")
-        problem = _difference(got, reference(*_clone(args)), atol, rtol)
+        problem = _difference(got, _call(reference, _clone(args), keywords), atol, rtol)
         if problem is None:
             continue
         for mistake in mistakes:
-            wrong = _try(mistake.wrong_fn, _clone(args))
+            wrong = _try(mistake.wrong_fn, _clone(args), keywords)
             if wrong is not None and _difference(got, wrong, atol, rtol) is None:
                 raise AssertionError(f"{name} {mistake.explanation}")
         raise AssertionError(f"{name} {problem} (first seen on {describe(args, arg_names)})")
@@ -150,9 +153,15 @@ def _in_place_advice(arg_name, value):
             f"and leave the caller's {arg_name} as it was.")
 
 
-def _try(fn, args):
+def _call(fn, args, keywords=()):
+    """fn(*args), with the last len(keywords) arguments passed by keyword under those names."""
+    n = len(args) - len(keywords)
+    return fn(*args[:n], **dict(zip(keywords, args[n:])))
+
+
+def _try(fn, args, keywords=()):
     try:
-        return fn(*args)
+        return _call(fn, args, keywords)
     except Exception:  # a wrong variant that does not apply to these inputs matches nothing
         return None
 

@@ -10,11 +10,12 @@ text and its end-of-turn token are learned (1), its role marker is not: the form
 from functools import lru_cache, partial
 
 from ..chat import END_OF_TURN, ROLES, encode_chat
+from ..course_tokenizer import tokenizer
 from ..tinyworld.dialogues import dialogues
 from .core import Mistake, run_check
 
 
-def _encode(tokenizer, turns, users=False, end=True, end_learned=True, shift=0, markers=False):
+def _encode(tokenizer, turns, *, users=False, end=True, end_learned=True, shift=0, markers=False):
     """(ids, mask) of a dialogue, with a knob for each way of getting it wrong (the defaults are right)."""
     ids, mask = [], []
     for role, text in turns:
@@ -31,22 +32,15 @@ def _encode(tokenizer, turns, users=False, end=True, end_learned=True, shift=0, 
     return ids, mask
 
 
-@lru_cache(maxsize=1)
-def _tokenizer():
-    from .. import zoo
-
-    return zoo.tokenizer(chat=True)
-
-
 def _dialogue_inputs():
     """Dialogues of two, four and six turns (the reply the last), from TinyWorld's training split."""
     train = dialogues(seed=0)["train"]
     picked = [next(d for d in train if len(d.turns) == n) for n in (1, 3)]
     picked.append(next(d for d in train if d.behaviour == "mistake"))
     for d in picked:
-        yield _tokenizer(), list(d.turns) + [("assistant", d.reply)]
+        yield tokenizer(chat=True), list(d.turns) + [("assistant", d.reply)]
     long = list(picked[1].turns) + [("assistant", picked[1].reply), *picked[0].turns, ("assistant", picked[0].reply)]
-    yield _tokenizer(), long
+    yield tokenizer(chat=True), long
 
 
 DIALOGUE_MISTAKES = [
@@ -70,4 +64,4 @@ DIALOGUE_MISTAKES = [
 def check_dialogue_mask(fn):
     """Check encode_dialogue(tokenizer, turns) -> (ids, mask) against minigpt.chat.encode_chat on TinyWorld
     dialogues of one to several turns."""
-    return run_check("encode_dialogue", fn, _dialogue_inputs, encode_chat, DIALOGUE_MISTAKES)
+    return run_check("encode_dialogue", fn, _dialogue_inputs, encode_chat, mistakes=DIALOGUE_MISTAKES)

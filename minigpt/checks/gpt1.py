@@ -18,7 +18,7 @@ def _next_token_loss(logits, tokens):
     return F.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1))  # (B*(T-1), V) vs (B*(T-1),)
 
 
-def _loss_variant(logits, tokens, shift="forward", score="log_softmax", dim=-1, slice_first=False, total="mean"):
+def _loss_variant(logits, tokens, *, shift="forward", score="log_softmax", dim=-1, slice_first=False, total="mean"):
     """The next-token loss with a knob for each way of getting it wrong (the defaults are right)."""
     pairs = {"forward": (slice(None, -1), slice(1, None)), "none": (slice(None), slice(None)),
              "backward": (slice(1, None), slice(None, -1))}
@@ -72,7 +72,7 @@ def _loss_inputs():
 
 def check_next_token_loss(fn):
     """Check fn(logits, tokens) -> the scalar mean of -log softmax(logits[:, t])[tokens[:, t + 1]], t < T - 1."""
-    return run_check("next_token_loss", fn, _loss_inputs, _next_token_loss, LOSS_MISTAKES,
+    return run_check("next_token_loss", fn, _loss_inputs, _next_token_loss, mistakes=LOSS_MISTAKES,
                      hints=[VIEW_HINT, CROSS_ENTROPY_HINT])
 
 
@@ -102,10 +102,17 @@ def _entailment_inputs():
     return [([11, 12, 13], [21, 22], 0, 1, 2), ([40], [41, 42, 43, 44], 97, 98, 99), ([5, 6], [7, 8], 3, 4, 9)]
 
 
+def _ids_by_keyword(wrong):
+    """wrong(p, h, s, d, e), called the way the library's entailment_input is: the three ids by keyword."""
+    return lambda p, h, *, start_id, delim_id, extract_id: wrong(p, h, start_id, delim_id, extract_id)
+
+
 def check_entailment_input(fn):
     """Check fn(premise_ids, hypothesis_ids, start_id, delim_id, extract_id)
     -> [start_id, *premise_ids, delim_id, *hypothesis_ids, extract_id]."""
-    return run_check("entailment_input", fn, _entailment_inputs, entailment_input, ENTAILMENT_MISTAKES)
+    mistakes = [Mistake(m.name, m.explanation, _ids_by_keyword(m.wrong_fn)) for m in ENTAILMENT_MISTAKES]
+    return run_check("entailment_input", fn, _entailment_inputs, entailment_input, mistakes=mistakes,
+                     keywords=("start_id", "delim_id", "extract_id"))
 
 
 AUXILIARY_MISTAKES = [
@@ -131,4 +138,4 @@ def _auxiliary_inputs():
 
 def check_auxiliary_loss(fn):
     """Check fn(task_loss, lm_loss, lm_weight) -> L3 = L2 + λ·L1 as losses: task_loss + lm_weight * lm_loss."""
-    return run_check("auxiliary_loss", fn, _auxiliary_inputs, auxiliary_loss, AUXILIARY_MISTAKES)
+    return run_check("auxiliary_loss", fn, _auxiliary_inputs, auxiliary_loss, mistakes=AUXILIARY_MISTAKES)

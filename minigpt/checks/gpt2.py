@@ -25,7 +25,7 @@ def _most_frequent_pair(ids):
     return min(counts, key=lambda pair: (-counts[pair], pair))
 
 
-def _pair_variant(ids, windows="every", tie="smallest", most=True, returns="pair"):
+def _pair_variant(ids, *, windows="every", tie="smallest", most=True, returns="pair"):
     """The most frequent pair with a knob for each way of getting it wrong (the defaults are right)."""
     if windows == "non-overlapping":  # how many times a merge would replace each pair: (a, a) once in a a a
         counts = {pair: len(ids) - len(merge_pair(ids, pair, -1)) for pair in zip(ids, ids[1:])}
@@ -79,13 +79,13 @@ def _pair_inputs():
 
 def check_most_frequent_pair(fn):
     """Check fn(ids) -> the adjacent pair (left id, right id) that occurs most often, the smaller pair on ties."""
-    return run_check("most_frequent_pair", fn, _pair_inputs, _most_frequent_pair, PAIR_MISTAKES)
+    return run_check("most_frequent_pair", fn, _pair_inputs, _most_frequent_pair, mistakes=PAIR_MISTAKES)
 
 
 # ---- Exercise 1b: merging a pair into a new token ---------------------------------------------------
 
 
-def _merge_variant(ids, pair, new_id, scan="left to right", advance=2, first_only=False, keep_last=True):
+def _merge_variant(ids, pair, new_id, *, scan="left to right", advance=2, first_only=False, keep_last=True):
     """merge_pair with a knob for each way of getting it wrong (the defaults are right)."""
     if scan == "overlapping":  # every matching window becomes new_id; the token after a match's start is dropped
         starts = {i for i in range(len(ids) - 1) if (ids[i], ids[i + 1]) == tuple(pair)}
@@ -133,13 +133,13 @@ def _merge_inputs():
 
 def check_merge(fn):
     """Check fn(ids, pair, new_id) -> ids with every occurrence of pair, left to right, replaced by new_id."""
-    return run_check("merge", fn, _merge_inputs, merge_pair, MERGE_MISTAKES)
+    return run_check("merge", fn, _merge_inputs, merge_pair, mistakes=MERGE_MISTAKES)
 
 
 # ---- Exercise 2: GPT-2's pre-LN block ----------------------------------------------------------
 
 
-def _pre_ln_block(x, attn, mlp, ln_1, ln_2):
+def _pre_ln_block(x, attn, mlp, *, ln_1, ln_2):
     """GPT-2's block: x = x + attn(ln_1(x)), then x = x + mlp(ln_2(x)). The same two lines as
     minigpt.model.Block.forward when pre_ln is True (a test checks that they agree), written here
     because Block's attention takes a KV cache as well."""
@@ -147,7 +147,7 @@ def _pre_ln_block(x, attn, mlp, ln_1, ln_2):
     return x + mlp(ln_2(x))
 
 
-def _block_variant(x, attn, mlp, ln_1, ln_2, order="pre-LN", residual=(True, True), norms="12"):
+def _block_variant(x, attn, mlp, *, ln_1, ln_2, order="pre-LN", residual=(True, True), norms="12"):
     """A block with a knob for each way of getting it wrong (the defaults are right)."""
     first, second = {"12": (ln_1, ln_2), "11": (ln_1, ln_1), "21": (ln_2, ln_1)}[norms]
     if order == "post-LN":
@@ -240,7 +240,8 @@ def _block_inputs():
 
 def check_pre_ln_block(fn):
     """Check fn(x, attn, mlp, ln_1, ln_2) -> x + attn(ln_1(x)), followed by + mlp(ln_2(.)) of the result."""
-    return run_check("pre_ln_block", fn, _block_inputs, _pre_ln_block, BLOCK_MISTAKES)
+    return run_check("pre_ln_block", fn, _block_inputs, _pre_ln_block, mistakes=BLOCK_MISTAKES,
+                     keywords=("ln_1", "ln_2"))
 
 
 # ---- Exercise 3: the scaled initialisation of residual projections ----------------------------------
@@ -301,8 +302,8 @@ def check_residual_init_std(fn):
     """Check fn(n_layer, base=0.02) -> base / sqrt(2 * n_layer), the std of GPT-2's residual projections."""
     require_function(fn, "residual_init_std")  # before _as_number wraps it in a function
     mistakes = [Mistake(m.name, m.explanation, _as_number(m.wrong_fn)) for m in INIT_MISTAKES]
-    return run_check("residual_init_std", _as_number(fn), _init_inputs, _as_number(_residual_init_std), mistakes,
-                     atol=1e-9, rtol=1e-6)  # float32 arithmetic (a tensor) passes too
+    return run_check("residual_init_std", _as_number(fn), _init_inputs, _as_number(_residual_init_std),
+                     mistakes=mistakes, atol=1e-9, rtol=1e-6)  # float32 arithmetic (a tensor) passes too
 
 
 # ---- Exercise 4: scoring a continuation by its log-likelihood ---------------------------------------
@@ -313,7 +314,7 @@ def _continuation_logprob(logits, tokens, n_prompt):
     return token_logprobs(logits, tokens, n_prompt).sum()
 
 
-def _score_variant(logits, tokens, n_prompt, shift=1, start=None, score="log_softmax", dim=-1, slice_first=True,
+def _score_variant(logits, tokens, n_prompt, *, shift=1, start=None, score="log_softmax", dim=-1, slice_first=True,
                    total="sum"):
     """The continuation's score with a knob for each way of getting it wrong (the defaults are right).
 
@@ -381,5 +382,5 @@ def _score_inputs():
 
 def check_continuation_logprob(fn):
     """Check fn(logits, tokens, n_prompt) -> sum over t >= n_prompt of log softmax(logits[t - 1])[tokens[t]]."""
-    return run_check("continuation_logprob", fn, _score_inputs, _continuation_logprob, SCORE_MISTAKES,
+    return run_check("continuation_logprob", fn, _score_inputs, _continuation_logprob, mistakes=SCORE_MISTAKES,
                      hints=[GATHER_HINT])

@@ -25,7 +25,7 @@ def _k_shot_prompt(demonstrations, query, template, description=None):
     return build_prompt(lines, _query_line(template, query), description)
 
 
-def _prompt_variant(demonstrations, query, template, description=None, query_line="cut", order="forward",
+def _prompt_variant(demonstrations, query, template, description=None, *, query_line="cut", order="forward",
                     description_at="start", separator="\n", end="", only_first=False, answer_in_query=False):
     """_k_shot_prompt with a knob for each way of getting it wrong (the defaults are right)."""
     demos = demonstrations[:1] if only_first else demonstrations
@@ -87,28 +87,28 @@ def _prompt_inputs():
 
 def check_k_shot_prompt(fn):
     """Check fn(demonstrations, query, template, description=None) -> the K-shot prompt as one string."""
-    return run_check("k_shot_prompt", fn, _prompt_inputs, _k_shot_prompt, PROMPT_MISTAKES)
+    return run_check("k_shot_prompt", fn, _prompt_inputs, _k_shot_prompt, mistakes=PROMPT_MISTAKES)
 
 
 # ---- Exercise 2: accuracy against the number of shots ------------------------------------------------
 
 
-def _accuracy_over_shots(model, tokenizer, task, shots, seed=0):
+def _accuracy_over_shots(model, tokenizer, task, shots, *, seed=0):
     """{k: the fraction of task.heldout whose highest-scoring choice (mean log-likelihood per token) is the answer,
-    each asked after k demonstrations from prompting.few_shot_prompts(task, task.heldout, k, seed)}: the library's
-    incontext.shot_curve with the one seed."""
+    each asked after k demonstrations from prompting.few_shot_prompts(task, task.heldout, k, seed=seed)}: the
+    library's incontext.shot_curve with the one seed."""
     curve = shot_curve(model, tokenizer, task_prompts(task), shots, seeds=(seed,))
     return {k: accuracies[0] for k, accuracies in curve.items()}
 
 
-def _shots_variant(model, tokenizer, task, shots, seed=0, pick=max, normalize="mean", split="heldout", extra=0,
+def _shots_variant(model, tokenizer, task, shots, *, seed=0, pick=max, normalize="mean", split="heldout", extra=0,
                    fraction=True):
     """Accuracy over shots written out, with a knob for each way of getting it wrong (the defaults are right)."""
     queries = list(getattr(task, split))
     result = {}
     for k in shots:
         right = 0
-        for query, prompt in zip(queries, few_shot_prompts(task, queries, k + extra, seed)):
+        for query, prompt in zip(queries, few_shot_prompts(task, queries, k + extra, seed=seed)):
             scores = score_choices(model, tokenizer, prompt, query.choices, normalize=normalize)
             best = pick(range(len(scores)), key=scores.__getitem__)
             right += query.choices[best] == query.answer
@@ -134,11 +134,12 @@ SHOTS_MISTAKES = [
 
 
 def _as_accuracies(fn):
-    """Wraps a {k: accuracy} function so that run_check compares the accuracies as a tensor, keys checked first."""
+    """Wraps a {k: accuracy} function so that run_check compares the accuracies as a tensor, keys checked first.
+    The seed goes on as run_check gives it: by position to the student's function, as seed= to the others."""
 
     @wraps(fn)
-    def wrapped(model, tokenizer, task, shots, seed=0):
-        result = fn(model, tokenizer, task, shots, seed)
+    def wrapped(model, tokenizer, task, shots, *seed, **keywords):
+        result = fn(model, tokenizer, task, shots, *seed, **keywords)
         if result is None:
             return None
         if not isinstance(result, dict):
@@ -182,13 +183,13 @@ def check_accuracy_over_shots(fn):
     require_function(fn, "accuracy_over_shots")  # before _as_accuracies wraps it in a function
     mistakes = [Mistake(m.name, m.explanation, _as_accuracies(m.wrong_fn)) for m in SHOTS_MISTAKES]
     return run_check("accuracy_over_shots", _as_accuracies(fn), _shots_inputs, _as_accuracies(_accuracy_over_shots),
-                     mistakes, atol=1e-9)
+                     mistakes=mistakes, atol=1e-9, keywords=("seed",))
 
 
 # ---- Exercise 3: the induction score of an attention pattern ------------------------------------------
 
 
-def _induction_variant(attention, period, offset=1, start=None, reduce="mean", transposed=False):
+def _induction_variant(attention, period, *, offset=1, start=None, reduce="mean", transposed=False):
     """model.induction_scores with a knob for each way of getting it wrong (the defaults are right)."""
     T = attention.shape[-1]
     t = torch.arange(period if start is None else start, T)
@@ -228,4 +229,4 @@ def _induction_inputs():
 
 def check_induction_score(fn):
     """Check fn(attention, period) -> mean over t >= period of attention[..., t, t - period + 1], one score per head."""
-    return run_check("induction_score", fn, _induction_inputs, induction_scores, INDUCTION_MISTAKES)
+    return run_check("induction_score", fn, _induction_inputs, induction_scores, mistakes=INDUCTION_MISTAKES)

@@ -19,9 +19,9 @@ RESPONSE_LENGTHS = (([4, 2, 5], 5), ([1, 3], 3), ([6, 6, 2, 4], 6))  # (each res
 
 
 def _cases(seed, settings, make):
-    """One input tuple per RESPONSE_LENGTHS entry: make(generator, B, T, mask, setting) with the setting for it."""
+    """One input tuple per RESPONSE_LENGTHS entry: make(generator, mask (B, T) of those lengths, the setting for it)."""
     g = torch.Generator().manual_seed(seed)
-    return [make(g, len(lengths), T, _padded_mask(lengths, T, torch.float32), setting)
+    return [make(g, _padded_mask(lengths, T, torch.float32), setting)
             for (lengths, T), setting in zip(RESPONSE_LENGTHS, settings)]
 
 
@@ -32,7 +32,7 @@ def _last_index(mask):
 # ---- Exercise 1: the KL-penalised reward ----------------------------------------------------------------
 
 
-def _rewards_variant(scores, logprobs, ref_logprobs, mask, beta, kl_sign=-1, score_at="last valid",
+def _rewards_variant(scores, logprobs, ref_logprobs, mask, *, beta, kl_sign=-1, score_at="last valid",
                      mask_kl=True):
     kl = logprobs - ref_logprobs
     rewards = kl_sign * beta * (kl * mask if mask_kl else kl)
@@ -62,7 +62,8 @@ REWARD_MISTAKES = [
 
 
 def _reward_inputs():
-    def make(g, B, T, mask, beta):
+    def make(g, mask, beta):
+        B, T = mask.shape
         logprobs, ref_logprobs = -torch.rand(B, T, generator=g) * 3, -torch.rand(B, T, generator=g) * 3
         return torch.randn(B, generator=g), logprobs, ref_logprobs, mask, beta
     return _cases(6, (0.1, 0.5, 0.02), make)
@@ -71,13 +72,14 @@ def _reward_inputs():
 def check_kl_penalised_rewards(fn):
     """Check fn(scores, logprobs, ref_logprobs, mask, beta) -> rewards (B, T): −β (log π_RL − log π_SFT) at each
     valid response token, plus the score at each response's last valid token; 0 on padding."""
-    return run_check("kl_penalised_rewards", fn, _reward_inputs, kl_penalised_rewards, REWARD_MISTAKES)
+    return run_check("kl_penalised_rewards", fn, _reward_inputs, kl_penalised_rewards, mistakes=REWARD_MISTAKES,
+                     keywords=("beta",))
 
 
 # ---- Exercise 2: generalised advantage estimation -------------------------------------------------------
 
 
-def _gae_variant(rewards, values, mask, gamma, lam, next_value_at="next", discounts=None, add_values=True):
+def _gae_variant(rewards, values, mask, *, gamma, lam, next_value_at="next", discounts=None, add_values=True):
     """GAE written per token with a knob for each known mistake (the defaults are right)."""
     gamma_delta, gamma_lam = (lam, gamma * lam) if discounts == "swapped" else (gamma, gamma * lam)
     B, T = rewards.shape
@@ -113,21 +115,22 @@ GAE_MISTAKES = [
 
 
 def _gae_inputs():
-    def make(g, B, T, mask, discounts):
+    def make(g, mask, discounts):
+        B, T = mask.shape
         return (torch.randn(B, T, generator=g), torch.randn(B, T, generator=g), mask, *discounts)
     return _cases(7, ((1.0, 0.95), (0.9, 0.5), (0.99, 0.8)), make)  # γ ≠ λ, so that swapping them shows
 
 
 def check_gae(fn):
     """Check fn(rewards, values, mask, gamma, lam) -> (advantages, returns), each (B, T) and 0 on padding."""
-    return run_check("gae", fn, _gae_inputs, gae, GAE_MISTAKES)
+    return run_check("gae", fn, _gae_inputs, gae, mistakes=GAE_MISTAKES, keywords=("gamma", "lam"))
 
 
 # ---- Exercise 3: PPO's clipped objective ----------------------------------------------------------------
 
 
-def _clip_variant(logprobs, old_logprobs, advantages, mask, clip, ratio_of="exp", pick=torch.min, clip_what="ratio",
-                  sign=-1):
+def _clip_variant(logprobs, old_logprobs, advantages, mask, *, clip, ratio_of="exp", pick=torch.min,
+                  clip_what="ratio", sign=-1):
     log_ratio = logprobs - old_logprobs
     ratio = torch.exp(log_ratio) if ratio_of == "exp" else log_ratio
     if clip_what == "ratio":
@@ -152,18 +155,19 @@ CLIP_MISTAKES = [
 
 
 def _clip_inputs():
-    def make(g, B, T, mask, clip):
+    def make(g, mask, clip):
+        B, T = mask.shape
         old = -torch.rand(B, T, generator=g) * 3
         logprobs = old + (torch.rand(B, T, generator=g) - 0.5)  # ratios from 0.6 to 1.65: the clip bites both ways
         return logprobs, old, torch.randn(B, T, generator=g) * 2, mask, clip
     return _cases(8, (0.2, 0.1, 0.2), make)
 
 
-def _policy_loss(logprobs, old_logprobs, advantages, mask, clip):
-    return clipped_policy_loss(logprobs, old_logprobs, advantages, mask, clip)[0]
+def _policy_loss(logprobs, old_logprobs, advantages, mask, *, clip):
+    return clipped_policy_loss(logprobs, old_logprobs, advantages, mask, clip=clip)[0]
 
 
 def check_clipped_policy_loss(fn):
     """Check fn(logprobs, old_logprobs, advantages, mask, clip) -> −L^CLIP, the negated mean over the valid tokens of
     min( r_t A_t, clip(r_t, 1 − ε, 1 + ε) A_t ) with r_t = exp(logprobs − old_logprobs)."""
-    return run_check("clipped_policy_loss", fn, _clip_inputs, _policy_loss, CLIP_MISTAKES)
+    return run_check("clipped_policy_loss", fn, _clip_inputs, _policy_loss, mistakes=CLIP_MISTAKES, keywords=("clip",))

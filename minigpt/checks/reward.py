@@ -106,7 +106,7 @@ def check_ranking_pairs(fn):
 # ---- Exercise 2: the K-wise loss ----------------------------------------------------------------------
 
 
-def _loss_variant(scores, term="log σ(s_i - s_j)", over_pairs="mean", over_prompts="mean", sign=-1):
+def _loss_variant(scores, *, term="log σ(s_i - s_j)", over_pairs="mean", over_prompts="mean", sign=-1):
     """The K-wise loss with a knob for each way of getting it wrong (the defaults are right)."""
     B, K = scores.shape
     i, j = torch.triu_indices(K, K, offset=1)
@@ -170,4 +170,4 @@ def _loss_inputs():
 def check_ranking_loss(fn):
     """Check fn(scores) -> the K-wise loss of scores (B, K), each row in the labeler's order, best first: the mean
     over the rows of -1/C(K, 2) Σ_{i<j} log σ(s_i - s_j)."""
-    return run_check("ranking_loss", fn, _loss_inputs, ranking_loss, LOSS_MISTAKES)
+    return run_check("ranking_loss", fn, _loss_inputs, ranking_loss, mistakes=LOSS_MISTAKES)

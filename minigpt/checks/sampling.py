@@ -37,7 +37,7 @@ def sampling_distribution(logits, temperature=1.0, top_k=None):
     return _distribution(logits, temperature, top_k)
 
 
-def _distribution(logits, temperature, top_k, scale="divide", keep="largest", fill=-math.inf, strict=True,
+def _distribution(logits, temperature, top_k, *, scale="divide", keep="largest", fill=-math.inf, strict=True,
                   dim=-1, ids="vocabulary"):
     """The distribution sampled from, with a knob for each way of getting it wrong (the defaults are right)."""
     z = {"divide": logits / temperature, "multiply": logits * temperature, "ignore": logits}[scale]
@@ -108,14 +108,15 @@ def check_sample_next_token(fn):
     g = torch.Generator().manual_seed(0)
     try:
         varied = 2 * torch.randn(64, 10, generator=g)  # rows of different logits
-        _sample(fn, varied, 1.0, None, 1)  # the shape and dtype of a plain call
-        greedy = _sample(fn, varied.double(), 0.0, None, 2, hints=GREEDY_HINTS)
+        _sample(fn, varied, temperature=1.0, top_k=None, seed=1)  # the shape and dtype of a plain call
+        greedy = _sample(fn, varied.double(), temperature=0.0, top_k=None, seed=2, hints=GREEDY_HINTS)
         _expect_argmax(name, varied, greedy, "with temperature=0 (greedy)")
         for seed, (row, temperature, top_k) in enumerate(SETTINGS, start=10):
-            _check_frequencies(fn, torch.tensor([row]), temperature, top_k, seed)
+            _check_frequencies(fn, torch.tensor([row]), temperature=temperature, top_k=top_k, seed=seed)
         _check_inside_top_k(fn, 2 * torch.randn(2000, 10, generator=g), top_k=3)
-        _expect_argmax(name, varied, _sample(fn, varied, 1.3, 1, 4), "with top_k=1")
-        first, second = _sample(fn, varied, 1.0, None, 5), _sample(fn, varied, 1.0, None, 5)
+        _expect_argmax(name, varied, _sample(fn, varied, temperature=1.3, top_k=1, seed=4), "with top_k=1")
+        first = _sample(fn, varied, temperature=1.0, top_k=None, seed=5)
+        second = _sample(fn, varied, temperature=1.0, top_k=None, seed=5)
     except NotImplementedError:
         return not_implemented(name)
     if not torch.equal(first, second):
@@ -128,7 +129,7 @@ def check_sample_next_token(fn):
     return True
 
 
-def _sample(fn, logits, temperature, top_k, seed, hints=NAN_HINTS):
+def _sample(fn, logits, *, temperature, top_k, seed, hints=NAN_HINTS):
     """fn's draws for logits (B, V), checked for type, shape, range and in-place changes: (B, 1) long."""
     name, given = "sample_next_token", logits.clone()
     B, V = logits.shape
@@ -180,9 +181,9 @@ def total_variation(p, q):
     return 0.5 * (p - q).abs().sum().item()
 
 
-def _check_frequencies(fn, row, temperature, top_k, seed):
+def _check_frequencies(fn, row, *, temperature, top_k, seed):
     """Draw once from each of N_DRAWS identical rows; the frequencies must match the exact distribution."""
-    draws = _sample(fn, row.expand(N_DRAWS, -1).clone(), temperature, top_k, seed)
+    draws = _sample(fn, row.expand(N_DRAWS, -1).clone(), temperature=temperature, top_k=top_k, seed=seed)
     freq = torch.bincount(draws.flatten(), minlength=row.size(-1)).double() / N_DRAWS  # (V,)
     exact = sampling_distribution(row.double(), temperature, top_k)[0]
     distance = total_variation(freq, exact)
@@ -218,7 +219,7 @@ def _rounded(p):
 
 def _check_inside_top_k(fn, logits, top_k):
     """Every draw must be one of the top_k largest logits of its own row."""
-    draws = _sample(fn, logits, 1.0, top_k, seed=6)
+    draws = _sample(fn, logits, temperature=1.0, top_k=top_k, seed=6)
     allowed = torch.topk(logits, top_k, dim=-1).indices  # (B, k)
     outside = ~(allowed == draws).any(dim=-1)  # (B,)
     if outside.any():

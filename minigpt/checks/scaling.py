@@ -11,7 +11,7 @@ from ..scaling import fit_line
 from .core import Mistake, require_function, run_check
 
 
-def _variant(compute, losses, irreducible, x_log=np.log, y_log=np.log, back=np.exp, subtract=True, sign=-1):
+def _variant(compute, losses, irreducible, *, x_log=np.log, y_log=np.log, back=np.exp, subtract=True, sign=-1):
     """fit_line written with one switch thrown: the axes' logarithms, how the intercept is turned back into a,
     whether L_inf is subtracted, and the sign given to the slope."""
     excess = np.asarray(losses) - (irreducible if subtract else 0.0)
@@ -73,4 +73,5 @@ def check_fit_line(fn):
     log a - b log C, for lists of runs' compute and losses and one irreducible loss L_inf."""
     require_function(fn, "fit_line")
     return run_check("fit_line", _as_pair(fn), _inputs, _as_pair(fit_line),
-                     [Mistake(m.name, m.explanation, _as_pair(m.wrong_fn)) for m in MISTAKES], atol=1e-8, rtol=1e-6)
+                     mistakes=[Mistake(m.name, m.explanation, _as_pair(m.wrong_fn)) for m in MISTAKES], atol=1e-8,
+                     rtol=1e-6)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from .core import Mistake, random_tensor, run_check
 
 
-def _sft_loss(logits, tokens, n_prompt, lengths, first=None, last=None, shift=1, per_row=False):
+def _sft_loss(logits, tokens, n_prompt, lengths, *, first=None, last=None, shift=1, per_row=False):
     """The masked SFT loss, with a knob for each way of getting it wrong (the defaults are right).
 
     Row b's response is tokens[b, n_prompt[b] : lengths[b]]; token t is predicted by logits[b, t - 1].
@@ -54,4 +54,4 @@ SFT_MISTAKES = [
 
 def check_sft_loss(fn):
     """Check sft_loss(logits, tokens, n_prompt, lengths) against minigpt's reference on right-padded batches."""
-    return run_check("sft_loss", fn, _sft_inputs, _sft_loss, SFT_MISTAKES)
+    return run_check("sft_loss", fn, _sft_inputs, _sft_loss, mistakes=SFT_MISTAKES)

@@ -34,7 +34,7 @@ THE TASKS (tasks.py)
       arithmetic   the swapped sum is not held out: "four plus three is seven." (word problems skip held-out sums)
       translation  the word appears inside two-word phrases: "english: big fox = zorbish: ruda gar"
       qa           the fact is told in stories ("mia lives in the town.") but never asked and answered
-  context_mapping_task(seed, n_pairs) evaluates lex lines: zero-shot is chance by construction.
+  context_mapping_task(seed, n_pairs=k) evaluates lex lines: zero-shot is chance by construction.
   category_classification(seed): which kind of animal a sentence mentions; test animals are disjoint from train's.
   acceptability(seed): a sentence as written or with its words shuffled (GPT-1's CoLA, in miniature).
 

@@ -155,8 +155,8 @@ class DialogueLabeler:
 
     def rank(self, dialogue, replies):
         """Indices of `replies` from best to worst (with this labeler's noise, if any); ties: shorter first."""
-        return noisy_ranking([self.gold_score(dialogue, r) for r in replies], replies, self.noise, self.rng,
-                             self.careless)
+        return noisy_ranking([self.gold_score(dialogue, r) for r in replies], replies, noise=self.noise,
+                             rng=self.rng, careless=self.careless)
 
     def rules(self, dialogue, reply):
         text = reply.replace(END_OF_TURN, " ").strip().lower()

@@ -50,7 +50,7 @@ def known_words(world, instructions=()):
     return {w for text in texts for w in words_of(re.sub(r"\{\w+\}", " ", text))}
 
 
-def noisy_ranking(scores, responses, noise, rng, careless=0.0):
+def noisy_ranking(scores, responses, *, noise, rng, careless=0.0):
     """Indices of responses from best to worst score, after adding Gaussian noise of standard deviation `noise` to
     each score (none when noise is 0); ties go to the shorter response, then to the earlier one. With probability
     `careless` the whole ranking is a random order instead."""
@@ -72,7 +72,7 @@ class GoldLabeler:
     response: what the model wrote, ending with END_OF_TURN if it stopped by itself.
     """
 
-    def __init__(self, instructions, world=None, noise=0.0, seed=0, careless=0.0):
+    def __init__(self, instructions, world=None, *, noise=0.0, seed=0, careless=0.0):
         self.world = world or World()
         self.by_prompt = {i.prompt: i for split in instructions.values() for i in split}
         self.noise, self.careless, self.rng = noise, careless, random.Random(f"labeler:{seed}")
@@ -106,8 +106,8 @@ class GoldLabeler:
 
     def rank(self, prompt, responses):
         """Indices of `responses` from best to worst (with this labeler's noise, if any)."""
-        return noisy_ranking([self.gold_score(prompt, r) for r in responses], responses, self.noise, self.rng,
-                             self.careless)
+        return noisy_ranking([self.gold_score(prompt, r) for r in responses], responses, noise=self.noise,
+                             rng=self.rng, careless=self.careless)
 
     # ---- the rules, kind by kind -----------------------------------------------------------------------
 

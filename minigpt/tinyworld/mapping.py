@@ -53,7 +53,7 @@ def fresh_mapping(rng, keys, n_keys):
     return dict(zip(chosen, values))
 
 
-ARROW = " -> "  # between a key and its word; " " writes the pairs as "bim red" (benchmarks/induction_formation.py)
+ARROW = " -> "  # between a key and its word; " " writes the pairs as "bim red" (experiments/induction_formation.py)
 
 
 def format_pairs(pairs, arrow=ARROW):
@@ -63,7 +63,7 @@ def format_pairs(pairs, arrow=ARROW):
 KEYS_PER_LINE, PAIRS_PER_LINE = (2, 5), (5, 12)  # the (fewest, most) of a corpus line
 
 
-def lex_line(rng, keys, n_keys=None, n_pairs=None, arrow=ARROW, keys_per_line=KEYS_PER_LINE,
+def lex_line(rng, keys, *, n_keys=None, n_pairs=None, arrow=ARROW, keys_per_line=KEYS_PER_LINE,
              pairs_per_line=PAIRS_PER_LINE):
     """One corpus line: a fresh mapping of 2-5 keys, shown as 5-12 pairs with the keys repeating (every key at
     least once, so at least n_keys + 1 pairs). keys_per_line and pairs_per_line change those ranges."""

@@ -6,7 +6,7 @@ A Task asks in the first form of its grammar list ("the opposite of hot is" -> "
 With all_forms=True it asks about each item in every form that ends with the answer ("what colour
 is a lemon?", "a lemon is", "the colour of a lemon is", ...), with the same choices in each form.
 Every Example has 4 choices (the answer and 3 wrong answers of the same kind), so chance is 25%.
-context_mapping_task(seed, n_pairs) asks about lex lines (mapping.py): only the context gives the answer.
+context_mapping_task(seed, n_pairs=k) asks about lex lines (mapping.py): only the context gives the answer.
 category_classification(seed) is the labelled dataset of GPT-1's fine-tuning step.
 """
 import random
@@ -90,7 +90,7 @@ def distractors(world, task, item, answer):
     return [o for o in dict.fromkeys(others) if o != answer]
 
 
-def make_examples(world, task, item, rng, all_forms=False):
+def make_examples(world, task, item, rng, *, all_forms=False):
     """Split the task's first form (or each form) at the answer: prompt, " " + answer, shuffled choices.
 
     A form counts when its sentence ends with the answer: "cold is the opposite of hot." asks for
@@ -125,8 +125,8 @@ def tasks(seed=0, world=None, all_forms=False):
         shown = fact_items(world, name)
         heldout = [item for item in items if item not in shown]
         ends_with_period = fact_forms(name, items[0])[0].endswith(".")
-        examples = [make_examples(world, name, item, rng, all_forms) for item in shown]
-        heldout = [make_examples(world, name, item, rng, all_forms) for item in heldout]
+        examples = [make_examples(world, name, item, rng, all_forms=all_forms) for item in shown]
+        heldout = [make_examples(world, name, item, rng, all_forms=all_forms) for item in heldout]
         result[name] = Task(
             name=name, description=description,
             template="{prompt}{answer}" + ("." if ends_with_period else ""),
@@ -138,7 +138,7 @@ def tasks(seed=0, world=None, all_forms=False):
 
 # ---- In-context learning: lex lines (mapping.py) --------------------------------------------------------
 
-def context_mapping_task(seed=0, n_pairs=4, n_keys=4, n_examples=200, query="shown", keys=None, arrow=ARROW):
+def context_mapping_task(seed=0, *, n_pairs=4, n_keys=4, n_examples=200, query="shown", keys=None, arrow=ARROW):
     """Examples of the lex format with `n_pairs` demonstrations of a fresh mapping, then a query.
 
     prompt "lex: bim -> red, taf -> cold, bim ->", answer " red", choices the n_keys words of the
