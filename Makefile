@@ -1,6 +1,7 @@
 # The course's commands. Each one creates the virtual environment first if it is missing.
 #   make course      run every notebook headless; executed copies, HTML and a summary go to build/
 #   make test        unit tests + every notebook in notebooks/, solutions/, exercises/ under nbval
+#   make check       contributors' fast loop: the unit tests without notebooks, browser or shipped-model re-measurement
 #   make lab         open JupyterLab on the notebooks
 #   make exercises   regenerate exercises/ from solutions/
 #   make bench       training and generation speed benchmarks
@@ -12,7 +13,7 @@ STAMP := $(VENV)/.installed
 # Notebook kernels are started with the environment's own python.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup course test lab exercises bench models clean
+.PHONY: setup course test check lab exercises bench models clean
 
 setup: $(STAMP)
 
@@ -36,6 +37,11 @@ TEST_CACHE := build/test-cache
 test: $(STAMP)
 	rm -rf $(TEST_CACHE)
 	MINIGPT_CACHE=$(abspath $(TEST_CACHE)) $(PY) -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env -rs
+
+# The unit tests marked slow (notebooks run in a kernel or a browser, the shipped models measured again) are left
+# out; make test runs them all.
+check: $(STAMP)
+	MINIGPT_CACHE=$(abspath build/check-cache) $(PY) -m pytest tests -m "not slow" -q
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab notebooks

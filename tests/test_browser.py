@@ -1,11 +1,15 @@
 """The course's widgets in a real browser: JupyterLab on a loopback port with a token, driven by Chromium.
 
-For each notebook with a widget, the test opens a copy of it in JupyterLab, runs all cells, checks that the widget
-rendered as a widget (not as its text fallback), changes it as a student would, checks that the output changed
+For each notebook with a widget, the test opens in JupyterLab a copy of it that keeps the cells the widget's cell
+needs (the first cell, and every earlier cell that defines a name a kept cell uses: widget_cells), runs them, checks
+that the widget rendered as a widget (not as its text fallback), changes it as a student would, checks that the output changed
 accordingly, saves a screenshot to build/screenshots/, and checks that the browser's console shows no JavaScript
 error. Needs Chromium, its driver and selenium: `apt install chromium chromium-driver` (.ci/run installs them).
 Without them the tests are skipped with one line, except under CI=true, where a missing browser is a failure.
+nbval runs every cell of the same notebooks; this is about what a student sees in the browser.
 """
+import ast
+import builtins
 import json
 import os
 import secrets
@@ -19,6 +23,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.slow  # JupyterLab and Chromium run whole notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -131,10 +137,49 @@ def lab(tmp_path_factory, browser):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
 
-def open_and_run_all(driver, lab, notebook, timeout=600):
-    """Open a copy of notebooks/NOTEBOOK in JupyterLab, run all its cells, and wait until every code cell ran.
-    Returns the error outputs (ename: evalue) of the run."""
-    shutil.copy(ROOT / "notebooks" / notebook, lab["root"] / notebook)
+def cell_names(source):
+    """(names a code cell defines, names it uses that are not Python's builtins), read with ast; IPython's % and !
+    lines are left out. Names local to a function count as defined: that can only keep a cell too many."""
+    tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    defined, used = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    return defined, used - set(dir(builtins))
+
+
+def widget_cells(sources, marker):
+    """The indices of the code cells that the first cell containing `marker` needs: that cell, the first cell
+    (imports, seeds, knobs), and, going back, every cell that defines a name a kept cell uses."""
+    target = next(n for n, source in enumerate(sources) if marker in source)
+    kept, wanted = {0, target}, cell_names(sources[target])[1]
+    for n in range(target - 1, 0, -1):
+        defined, used = cell_names(sources[n])
+        if defined & wanted:
+            kept.add(n)
+            wanted = (wanted - defined) | used
+    return sorted(kept)
+
+
+def test_widget_cells_follow_the_names_back_to_the_cells_that_define_them():
+    sources = ["import math\nSEED = 0", "a = 1", "b = a + 1", "c = 5\n%time d = 2", "print(b, math.pi)", "w = Show(b)"]
+    assert widget_cells(sources, "Show(") == [0, 1, 2, 5]
+    assert cell_names("def f(x):\n    return x + y\n") == ({"f", "x"}, {"x", "y"})
+
+
+def open_and_run(driver, lab, notebook, marker, timeout=600):
+    """Open in JupyterLab a copy of notebooks/NOTEBOOK with the code cells that the cell holding `marker` needs
+    (widget_cells), run them all, and wait until every code cell ran. Returns the error outputs (ename: evalue)."""
+    nb = json.loads((ROOT / "notebooks" / notebook).read_text())
+    code = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
+    nb["cells"] = [code[n] for n in widget_cells(["".join(cell["source"]) for cell in code], marker)]
+    (lab["root"] / notebook).write_text(json.dumps(nb))
     driver.get(f"{lab['url']}/lab?token={lab['token']}")
     driver.set_script_timeout(120)
     driver.execute_async_script("""
@@ -221,7 +266,7 @@ def rendered_widget(driver, selector, notebook):
 def test_notebook_03_playground_moves_its_shots_slider(browser, lab):
     from selenium.webdriver.common.keys import Keys
 
-    errors = open_and_run_all(browser, lab, "03_gpt3_in_context.ipynb")
+    errors = open_and_run(browser, lab, "03_gpt3_in_context.ipynb", "Playground(")
     assert not errors, errors
     box = rendered_widget(browser, ".widget-slider", "03")
     before = widget_output(box)
@@ -237,7 +282,7 @@ def test_notebook_03_playground_moves_its_shots_slider(browser, lab):
 def test_notebook_05_be_the_labeler_takes_a_new_ranking(browser, lab):
     from selenium.webdriver.support.ui import Select
 
-    errors = open_and_run_all(browser, lab, "05_instructgpt_reward_model.ipynb")
+    errors = open_and_run(browser, lab, "05_instructgpt_reward_model.ipynb", "BeTheLabeler(")
     assert not errors, errors
     box = rendered_widget(browser, ".widget-dropdown", "05")
     before = widget_output(box)
@@ -252,7 +297,7 @@ def test_notebook_05_be_the_labeler_takes_a_new_ranking(browser, lab):
 
 
 def test_notebook_07_chat_answers_a_typed_message(browser, lab):
-    errors = open_and_run_all(browser, lab, "07_chatgpt_dialogue.ipynb")
+    errors = open_and_run(browser, lab, "07_chatgpt_dialogue.ipynb", "ChatBox(")
     assert not errors, errors
     box = rendered_widget(browser, ".widget-text input", "07")
     before = widget_output(box)

@@ -71,6 +71,7 @@ def graded(tmp_path_factory):
     return {row["student"]: row for row in rows if row["exercise"] != "TOTAL"}, rows, out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("student, verdict, detail", [
     ("alice", "passed", ""),
     ("heidi", "passed", ""),  # one file per student: named by the file, its exercise found by its title
@@ -87,6 +88,7 @@ def test_each_kind_of_submission_gets_its_verdict(graded, student, verdict, deta
     assert detail in row["detail"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("student", ["mallory-prints", "mallory-edits", "mallory-deletes"])
 def test_no_attempt_to_earn_an_unearned_point_scores(graded, student):
     row = graded[0][student]
@@ -96,6 +98,7 @@ def test_no_attempt_to_earn_an_unearned_point_scores(graded, student):
     assert check.source == next(c.source for c in release().cells if c.id == "exercise-1-check")  # ran as released
 
 
+@pytest.mark.slow
 def test_the_gradebook_totals_each_student_and_the_feedback_uses_the_checkers_words(graded):
     totals = {row["student"]: row for row in graded[1] if row["exercise"] == "TOTAL"}
     assert set(totals) == set(graded[0]) and len(totals) == 11

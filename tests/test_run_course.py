@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("run_course", ROOT / "tools" / "run_course.py")
@@ -17,6 +18,7 @@ def write_notebook(path, *sources):
     nbformat.write(nb, path)
 
 
+@pytest.mark.slow
 def test_runner_writes_executed_copies_html_and_a_summary_with_key_figures(tmp_path, capsys):
     good, bad = tmp_path / "01_good.ipynb", tmp_path / "02_bad.ipynb"
     write_notebook(good, "import minigpt", "minigpt.report(val_loss=1.25, accuracy=0.5)", "minigpt.report(n=3)",

@@ -24,6 +24,7 @@ def test_every_recipe_is_shipped_as_it_is_written(name):
     assert shipped == zoo.SHIPPED[name].recipe, f"the recipe of {name} changed since it was shipped; run: make models NAME={name}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", zoo.SHIPPED)
 def test_the_recorded_figures_are_measured_again_from_the_shipped_weights(name):
     model, record = load_model_dir(SHIPPED_DIR / name, zoo.SHIPPED[name].model_class)
@@ -99,15 +100,34 @@ def test_load_prefers_shipped_then_cache_then_training(tmp_path, monkeypatch, ca
     assert record["trained"] == 2 and len(calls) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", zoo.SHIPPED)
 def test_each_recipe_trains_a_few_steps(name):
     entry = zoo.SHIPPED[name]
-    _, record = entry.train({**entry.recipe, **entry.quick}, progress=False)
+    _, record = entry.fit({**entry.recipe, **entry.quick}, False)
     assert record["curve"] and record["curve"][-1]["step"] == len(record["history"]["loss"])
-    # the figures come from entry.measure, which the test above runs again on the shipped weights
-    assert entry.key in record["figures"]
+    # entry.train adds entry.measure's figures to this: the test above measures them on the shipped weights
 
 
+def test_a_shipped_entry_records_its_measures_figures_and_loads_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr("minigpt.cache.SHIPPED_DIR", tmp_path / "weights")
+    trained = []
+
+    def fit(recipe, progress):
+        trained.append(recipe)
+        return tiny_model(recipe["seed"]), {"curve": [{"step": 1}]}
+
+    entry = zoo.Shipped("tiny", {"seed": 0}, fit, lambda model: {"size": float(model.config.n_embd)}, "size", "a test")
+    model, record = entry.train(entry.recipe, progress=False)
+    assert record == {"curve": [{"step": 1}], "figures": {"size": 16.0}}
+    _, loaded = entry.load(cache_dir=tmp_path)
+    _, again = entry.load(cache_dir=tmp_path)
+    assert loaded["figures"] == again["figures"] == {"size": 16.0} and trained == [{"seed": 0}, {"seed": 0}]
+    entry.load({"seed": 1}, cache_dir=tmp_path)  # another recipe of the same model: trained, not the cached one
+    assert trained[-1] == {"seed": 1}
+
+
+@pytest.mark.slow
 def test_the_wheel_carries_the_shipped_weights(tmp_path):
     build = tmp_path / "src"
     shutil.copytree(ROOT, build, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__"))

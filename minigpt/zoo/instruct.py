@@ -173,4 +173,4 @@ def measure_rm(rm):
 
 RM = Shipped("rm", rm_recipe(), train_rm, measure_rm, "validation accuracy",
              "notebooks 05-06: the reward model, trained on the SFT model's ranked responses",
-             quick={"rounds": 1, "epochs": 0.05}, model_class=RewardModel)
+             quick={"rounds": 1, "k": [2, 2], "temperatures": [1.0], "epochs": 0.05}, model_class=RewardModel)
