@@ -34,9 +34,13 @@ course: $(STAMP)
 # later notebook still reuses an earlier one's models within the run); the student's cache is untouched.
 TEST_CACHE := build/test-cache
 
+# The test files and notebooks run in parallel, one worker per core (pytest-xdist); a notebook's cells run in order
+# in one worker (--dist loadscope). Each worker's PyTorch uses one thread, so that workers do not fight over the cores
+# (two threads of each of two workers on two cores run slower than one).
 test: $(STAMP)
 	rm -rf $(TEST_CACHE)
-	MINIGPT_CACHE=$(abspath $(TEST_CACHE)) $(PY) -m pytest tests notebooks solutions exercises --nbval-lax --nbval-current-env -rs
+	MINIGPT_CACHE=$(abspath $(TEST_CACHE)) OMP_NUM_THREADS=1 $(PY) -m pytest tests notebooks solutions exercises \
+		--nbval-lax --nbval-current-env -rs -n auto --dist loadscope
 
 # The unit tests marked slow (notebooks run in a kernel or a browser, the shipped models measured again) are left
 # out; make test runs them all.
