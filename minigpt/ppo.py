@@ -22,7 +22,6 @@ including its end-of-turn token) and 0 on the padding after it. Dropout is off i
 of the rollout must be the ones the update recomputes.
 """
 import copy
-import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -461,8 +460,3 @@ class PPOTrainer:
 def labeler_reward(labeler, scale=1.0):
     """A score function for PPOTrainer(score=...): scale x the labeler's gold score of each response."""
     return lambda prompts, responses: [scale * labeler.gold_score(p, r) for p, r in zip(prompts, responses)]
-
-
-def best_of_n_kl(n):
-    """The KL from the base policy of best-of-n sampling (Stiennon et al. 2020): log n − (n − 1)/n."""
-    return math.log(n) - (n - 1) / n

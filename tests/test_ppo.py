@@ -9,7 +9,7 @@ import torch
 
 from minigpt import GPT, BPETokenizer, GPTConfig, LMData
 from minigpt.chat import END_OF_TURN, SPECIAL_TOKENS, format_chat
-from minigpt.ppo import (AdaptiveKLController, PPOConfig, PPOTrainer, ValueModel, best_of_n_kl, clipped_policy_loss,
+from minigpt.ppo import (AdaptiveKLController, PPOConfig, PPOTrainer, ValueModel, clipped_policy_loss,
                          clipped_value_loss, gae, kl_estimates, kl_penalised_rewards, labeler_reward, masked_whiten,
                          response_logprobs, rollout, token_values)
 from minigpt.reward import RewardModel
@@ -143,11 +143,6 @@ def test_the_adaptive_controller_moves_beta_the_right_way():
     assert controller.update(kl=0.9, rollouts=10) == pytest.approx(0.1 * (1 - 0.1 * 0.1))  # a little low: β down
     controller.beta = 0.1
     assert controller.update(kl=1.0, rollouts=10) == pytest.approx(0.1)
-
-
-def test_best_of_n_kl():
-    assert best_of_n_kl(1) == 0
-    assert best_of_n_kl(4) == pytest.approx(math.log(4) - 0.75)
 
 
 def test_bad_settings_are_refused():
