@@ -102,9 +102,9 @@ def main(argv=None):
     result = {"args": vars(args), "SFT": rates(sft)}
     print(json.dumps(result), flush=True)
     noisy = task["noisy"](args.careless)
-    data = {"train": zoo.comparisons(sft, ppo_share, noisy, args.rounds, temperatures=args.temperatures),
-            "validation": zoo.comparisons(sft, splits["validation"], noisy, 3, seed=1000),
-            "test": zoo.comparisons(sft, splits["test"], noisy, 3, seed=2000)}
+    data = {"train": zoo.comparisons(sft, ppo_share, noisy, rounds=args.rounds, temperatures=args.temperatures),
+            "validation": zoo.comparisons(sft, splits["validation"], noisy, rounds=3, seed=1000),
+            "test": zoo.comparisons(sft, splits["test"], noisy, rounds=3, seed=2000)}
 
     def reward_model():
         """A reward model trained from the SFT weights on data["train"], and its accuracy (printed, and kept)."""
@@ -128,7 +128,7 @@ def main(argv=None):
     for step in range(1, args.steps + 1):
         if args.reward == "rm" and step > 1 and (step - 1) % stage == 0 and (step - 1) // stage < args.iterations:
             # iterated collection: the policy's own replies, ranked, join the comparisons; a new reward model
-            new = zoo.comparisons(trainer.policy, ppo_share, noisy, args.iteration_rounds, seed=100 * step,
+            new = zoo.comparisons(trainer.policy, ppo_share, noisy, rounds=args.iteration_rounds, seed=100 * step,
                                   temperatures=args.temperatures)
             print(json.dumps({"step": step, "the reward model on the policy's new replies":
                               round(pairwise_accuracy(trainer.reward_model, tok, new, gold), 3)}), flush=True)

@@ -49,7 +49,7 @@ def reward_model_on_prompts(items, rounds, noise, seed=50):
     sft, rm = zoo.load("sft", progress=False)[0], zoo.load("rm", progress=False)[0]
     noisy = tinyworld.GoldLabeler(splits, noise=noise, seed=1)
     options = {"k": (8, 8), "temperatures": (1.0,)}
-    data = {"train": zoo.comparisons(sft, items, noisy, rounds, seed=seed, **options),
+    data = {"train": zoo.comparisons(sft, items, noisy, rounds=rounds, seed=seed, **options),
             "validation": zoo.comparisons(sft, splits["validation"][:64], noisy, seed=seed + 1000, **options)}
     train_reward_model(rm, zoo.tokenizer(chat=True), data, epochs=2, learning_rate=3e-4, batch_size=32, grouped=True,
                        seed=0, evals_per_epoch=1, progress=False)
@@ -130,7 +130,7 @@ def main(argv=None):
     if args.hardest:  # notebook 06's choice of prompts
         splits = tinyworld.instructions(seed=0)
         items = zoo.hardest_prompts(zoo.load("sft", progress=False)[0], splits["train"], tinyworld.GoldLabeler(splits),
-                                    args.hardest)
+                                    n=args.hardest)
     if args.rm_rounds:
         rm_state = reward_model_on_prompts(items, args.rm_rounds, args.rm_noise)
     results = [run(args, seed, items, rm_state) for seed in args.seeds]

@@ -82,7 +82,8 @@ def main(argv=None):
     gold, noisy = tinyworld.GoldLabeler(splits), tinyworld.GoldLabeler(splits, noise=args.noise, seed=1)
     sft, _ = zoo.load("sft", progress=False)
     start = time.perf_counter()
-    data = {"train": zoo.comparisons(sft, "train", noisy, args.rounds, temperatures=args.temperatures, progress=True),
+    data = {"train": zoo.comparisons(sft, "train", noisy, rounds=args.rounds, temperatures=args.temperatures,
+                                     progress=True),
             "validation": zoo.comparisons(sft, "validation", noisy, temperatures=args.temperatures)}
     if args.demonstrations or args.foils:
         data["train"] = with_demonstrations(data["train"], splits["train"], noisy, demonstrations=args.demonstrations,

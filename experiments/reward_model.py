@@ -90,7 +90,7 @@ def run(rounds, epochs, noise, learning_rate, batch_size, grouped, seed, data_ca
     options = {"temperatures": tuple(temperatures)}
     if key not in data_cache:  # the same comparisons for both ways of batching
         sft = sft_model(base)
-        data_cache[key] = {"train": zoo.comparisons(sft, "train", noisy, rounds, progress=True, **options),
+        data_cache[key] = {"train": zoo.comparisons(sft, "train", noisy, rounds=rounds, progress=True, **options),
                            "validation": zoo.comparisons(sft, "validation", noisy, **options),
                            "test": zoo.comparisons(sft, "test", noisy, **options)}
     data = data_cache[key]

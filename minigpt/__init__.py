@@ -14,7 +14,9 @@ from .training import Trainer, TrainConfig, learning_rate_at, lm_loss, make_opti
 __version__ = "0.1.0"
 
 __all__ = [
-    "BPETokenizer", "CharTokenizer", "GPT", "GPTConfig", "KVCache", "LMData", "attention_maps", "TrainConfig", "Trainer",
-    "causal_attention", "download_text", "incontext", "induction_scores", "learning_rate_at", "lm_loss", "load_checkpoint", "load_gpt2", "load_model", "load_text",
-    "load_tokenizer", "make_optimizer", "pick_device", "prompting", "report", "sample_next_token", "save_checkpoint", "tinyworld",
+    "BPETokenizer", "CharTokenizer", "GPT", "GPTConfig", "KVCache", "LMData", "TrainConfig", "Trainer", "attention_maps",
+    "causal_attention", "download_text", "incontext", "induction_scores", "learning_rate_at", "lm_loss",
+    "load_checkpoint", "load_gpt2", "load_model", "load_text", "load_tokenizer", "make_optimizer", "parameter_count",
+    "pick_device", "prompting", "report", "sample_next_token", "save_checkpoint", "set_dropout", "tinyworld",
+    "validation_loss",
 ]

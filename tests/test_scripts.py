@@ -94,3 +94,60 @@ other._private
     assert sorted(private_library_names(source)) == sorted([
         "minigpt.zoo._fine_tuned", "minigpt._internal", "zoo._fine_tuned", "zoo.SHIPPED['sft']._train",
         "load('sft')[0]._hidden", "z._cache"])
+
+
+def library_calls_that_do_not_bind(source):
+    """Each call in a script to a minigpt function (a name imported from minigpt, or an attribute of an imported
+    minigpt module, such as zoo.comparisons) whose arguments its signature would refuse: too many positional ones,
+    or a keyword it does not take. --help never runs these calls, so this is what catches them."""
+    import importlib
+    import inspect
+
+    tree, bound = ast.parse(source), {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "minigpt":
+            module = importlib.import_module(node.module)
+            for alias in node.names:  # a function, or a submodule (from minigpt import zoo)
+                try:
+                    found = getattr(module, alias.name)
+                except AttributeError:
+                    found = importlib.import_module(f"{node.module}.{alias.name}")
+                bound[alias.asname or alias.name] = found
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "minigpt" and alias.asname:
+                    bound[alias.asname] = importlib.import_module(alias.name)
+    refused = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
+            continue
+        if any(k.arg is None for k in node.keywords):  # **options: not checkable here
+            continue
+        f, target = node.func, None
+        if isinstance(f, ast.Name):
+            target = bound.get(f.id)
+        elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and inspect.ismodule(bound.get(f.value.id)):
+            target = getattr(bound[f.value.id], f.attr, None)
+        if target is None or inspect.ismodule(target) or not callable(target):
+            continue
+        try:
+            inspect.signature(target).bind(*node.args, **{k.arg: None for k in node.keywords})
+        except TypeError as err:
+            refused.append(f"line {node.lineno}: {ast.unparse(node.func)}: {err}")
+        except ValueError:  # a builtin without a signature
+            continue
+    return refused
+
+
+def test_a_call_the_signature_refuses_is_found():
+    source = "from minigpt import zoo\nfrom minigpt.reward import sample_comparisons\n" \
+             "zoo.comparisons(m, 'train', labeler, 6)\nsample_comparisons(m, t, items, labeler, seed=1)\n" \
+             "zoo.comparisons(m, 'train', labeler, rounds=6, colour=1)\n"
+    refused = library_calls_that_do_not_bind(source)
+    assert len(refused) == 2 and "line 3" in refused[0] and "line 5" in refused[1]
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=script_id)
+def test_script_calls_the_library_as_its_signatures_allow(path, monkeypatch):
+    monkeypatch.syspath_prepend(str(path.parent))
+    assert library_calls_that_do_not_bind(path.read_text(encoding="utf-8")) == []
