@@ -2,10 +2,12 @@
 
 The student functions here are written out independently (plain loops over rows and tokens), not taken from the
 checker's own variants."""
+import math
+
 import pytest
 import torch
 
-from minigpt.checks import check_clipped_policy_loss, check_gae, check_kl_penalised_rewards
+from minigpt.checks import check_best_of_n, check_clipped_policy_loss, check_gae, check_kl_penalised_rewards
 from minigpt.ppo import clipped_policy_loss, gae, kl_penalised_rewards
 
 
@@ -120,3 +122,47 @@ def test_a_correct_clipped_objective_passes(answer, capsys):
 ])
 def test_each_clipped_objective_mistake_is_named(option, named):
     assert named in diagnosis(check_clipped_policy_loss, lambda *args: clipped_loop(*args, **{option: True}))
+
+
+# ---- best-of-n ----
+
+
+def best_of_n_loop(proxy, gold, pick_lowest=False, kl_log_n_only=False):
+    """Best-of-n written out: for each prompt (a column), the sample with the highest proxy score (the first of equal
+    ones), its gold score averaged over the prompts; and KL_bon."""
+    n, prompts = proxy.shape
+    total = 0.0
+    for p in range(prompts):
+        best = 0
+        for i in range(1, n):
+            if (proxy[i, p] < proxy[best, p]) if pick_lowest else (proxy[i, p] > proxy[best, p]):
+                best = i
+        total += gold[best, p].item()
+    kl = math.log(n) if kl_log_n_only else math.log(n) - (n - 1) / n
+    return total / prompts, kl
+
+
+def test_a_correct_best_of_n_passes_as_numbers_or_tensors(capsys):
+    assert check_best_of_n(best_of_n_loop) is True
+    assert check_best_of_n(lambda proxy, gold: (gold.gather(0, proxy.argmax(0)[None]).mean(),
+                                                torch.tensor(math.log(len(proxy)) - 1 + 1 / len(proxy)))) is True
+    assert "best_of_n: correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (lambda proxy, gold: best_of_n_loop(proxy, gold, pick_lowest=True), "scores lowest (argmin)"),
+    (lambda proxy, gold: best_of_n_loop(gold, gold), "picks by the gold score"),
+    (lambda proxy, gold: (gold.mean().item(), math.log(len(proxy)) - (len(proxy) - 1) / len(proxy)), "a random pick"),
+    (lambda proxy, gold: best_of_n_loop(proxy, gold, kl_log_n_only=True), "gives KL = log n"),
+    (lambda proxy, gold: (best_of_n_loop(proxy, gold)[0], math.log2(len(proxy)) - (len(proxy) - 1) / len(proxy)),
+     "log base 2"),
+], ids=["argmin", "oracle", "random", "log-n", "log2"])
+def test_each_best_of_n_mistake_is_named(wrong, named):
+    assert named in diagnosis(check_best_of_n, wrong)
+
+
+def test_an_unfinished_best_of_n_is_not_implemented_yet(capsys):
+    def stub(proxy, gold):
+        raise NotImplementedError()
+
+    assert check_best_of_n(stub) is False and "not implemented yet" in capsys.readouterr().out

@@ -140,7 +140,7 @@ def test_submissions_are_named_by_folder_or_file_and_matched_to_their_release(tm
     assert which_release(tmp_path / "yan.ipynb", release(), releases) == NAME
     assert expected_checks(releases[NAME]) == ["check_fit_line"]
     assert expected_checks(releases["06_instructgpt_exercises.ipynb"]) == [
-        "check_kl_penalised_rewards", "check_gae", "check_clipped_policy_loss"]
+        "check_kl_penalised_rewards", "check_gae", "check_clipped_policy_loss", "check_best_of_n"]
     with pytest.raises(FileNotFoundError, match="no submission"):
         find_submissions([tmp_path / "nobody"])
 

@@ -30,7 +30,7 @@ from .gpt1 import check_auxiliary_loss, check_entailment_input, check_next_token
 from .gpt2 import (check_continuation_logprob, check_merge, check_most_frequent_pair, check_pre_ln_block,
                    check_residual_init_std)
 from .gpt3 import check_accuracy_over_shots, check_induction_score, check_k_shot_prompt
-from .ppo import check_clipped_policy_loss, check_gae, check_kl_penalised_rewards
+from .ppo import check_best_of_n, check_clipped_policy_loss, check_gae, check_kl_penalised_rewards
 from .reward import check_ranking_loss, check_ranking_pairs
 from .sampling import check_sample_next_token
 from .scaling import check_fit_line
@@ -45,7 +45,7 @@ __all__ += ["check_continuation_logprob", "check_merge", "check_most_frequent_pa
 __all__ += ["check_accuracy_over_shots", "check_induction_score", "check_k_shot_prompt"]
 __all__ += ["check_sft_loss"]
 __all__ += ["check_ranking_loss", "check_ranking_pairs"]
-__all__ += ["check_clipped_policy_loss", "check_gae", "check_kl_penalised_rewards"]
+__all__ += ["check_best_of_n", "check_clipped_policy_loss", "check_gae", "check_kl_penalised_rewards"]
 __all__ += ["check_dialogue_mask"]
 __all__ += ["check_fit_line"]
 

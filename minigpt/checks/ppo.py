@@ -1,14 +1,17 @@
 """Checkers for the InstructGPT PPO exercise (solutions/06_instructgpt_exercises.ipynb): the KL-penalised reward,
 generalised advantage estimation and PPO's clipped objective, each on right-padded (B, T) tensors over the
-response tokens with a mask of the valid ones. The references are minigpt.ppo.kl_penalised_rewards, gae and
-clipped_policy_loss; each wrong variant below is one of the mistakes the exercise is known for.
+response tokens with a mask of the valid ones; and best-of-n, PPO's rival that trains nothing. The references are
+minigpt.ppo.kl_penalised_rewards, gae and clipped_policy_loss, and minigpt.best_of_n; each wrong variant below is
+one of the mistakes the exercise is known for.
 """
+import math
 from functools import partial
 
 import torch
 
+from ..best_of_n import best_of_n, best_of_n_kl
 from ..ppo import clipped_policy_loss, gae, kl_penalised_rewards
-from .core import Mistake, run_check
+from .core import Mistake, require_function, run_check
 
 
 def _padded_mask(lengths, T, dtype):
@@ -171,3 +174,74 @@ def check_clipped_policy_loss(fn):
     """Check fn(logprobs, old_logprobs, advantages, mask, clip) -> −L^CLIP, the negated mean over the valid tokens of
     min( r_t A_t, clip(r_t, 1 − ε, 1 + ε) A_t ) with r_t = exp(logprobs − old_logprobs)."""
     return run_check("clipped_policy_loss", fn, _clip_inputs, _policy_loss, mistakes=CLIP_MISTAKES, keywords=("clip",))
+
+
+# ---- Exercise 4: best-of-n and its KL ------------------------------------------------------------------------
+
+
+def _bon_variant(proxy, gold, *, pick="proxy", reduce="pick", kl="bon"):
+    n = proxy.size(0)
+    if reduce == "random":
+        found = gold.mean()
+    elif reduce == "proxy score":
+        found = proxy.max(0).values.mean()
+    elif pick == "prompts":
+        found = gold.gather(1, proxy.argmax(1, keepdim=True)).mean()  # the best prompt of each sample
+    else:
+        chosen = {"proxy": proxy.argmax(0), "lowest": proxy.argmin(0), "gold": gold.argmax(0)}[pick]
+        found = gold.gather(0, chosen[None]).mean()
+    kl_value = {"bon": math.log(n) - (n - 1) / n, "log n": math.log(n), "plus": math.log(n) + (n - 1) / n,
+                "log2": math.log2(n) - (n - 1) / n}[kl]
+    return found.double(), torch.tensor(kl_value, dtype=torch.float64)
+
+
+def _bon_reference(proxy, gold):
+    """best_of_n of all N samples (the proxy's pick of each prompt's N samples, mean gold) and best_of_n_kl(N)."""
+    n = proxy.size(0)
+    return (torch.tensor(best_of_n(proxy, gold, n)["gold"], dtype=torch.float64),
+            torch.tensor(best_of_n_kl(n), dtype=torch.float64))
+
+
+def _bon_inputs():
+    g = torch.Generator().manual_seed(6)
+    return [(torch.randn(n, p, generator=g), torch.rand(n, p, generator=g)) for n, p in ((4, 5), (8, 3), (16, 7))]
+
+
+BON_MISTAKES = [
+    Mistake("lowest", "picks the response the reward model scores lowest (argmin): best-of-n keeps the highest score "
+            "of each prompt's n samples, proxy.argmax(dim=0).", partial(_bon_variant, pick="lowest")),
+    Mistake("oracle", "picks by the gold score: best-of-n only has the reward model's score to pick with; the gold "
+            "labeler judges the pick afterwards (gold of proxy.argmax(dim=0)).", partial(_bon_variant, pick="gold")),
+    Mistake("over prompts", "takes the argmax over the prompts (dim=1): the n samples of one prompt are a column, so "
+            "the pick is proxy.argmax(dim=0), one per prompt.", partial(_bon_variant, pick="prompts")),
+    Mistake("random", "returns the mean gold of all samples, a random pick's: take each prompt's sample with the "
+            "highest proxy score, then average its gold score over the prompts.",
+            partial(_bon_variant, reduce="random")),
+    Mistake("proxy score", "returns the reward model's score of its pick: the figure is the gold score of that pick "
+            "(the proxy's own score always rises with n).", partial(_bon_variant, reduce="proxy score")),
+    Mistake("log n", "gives KL = log n: best-of-n's KL is log n − (n − 1)/n, below log n because the pick is not "
+            "always the same one of the n.", partial(_bon_variant, kl="log n")),
+    Mistake("plus", "adds (n − 1)/n to log n: it is subtracted, KL = log n − (n − 1)/n (0 at n = 1).",
+            partial(_bon_variant, kl="plus")),
+    Mistake("log2", "uses log base 2: the KL is in nats, math.log(n) − (n − 1)/n.",
+            partial(_bon_variant, kl="log2")),
+]
+
+
+def _as_float64(fn):
+    """The student's (gold, kl) as float64 tensors, whether they came as numbers or tensors; anything else as is."""
+    def wrapped(proxy, gold):
+        got = fn(proxy, gold)
+        if isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(x, (int, float, torch.Tensor))
+                                                                    for x in got):
+            return tuple(torch.as_tensor(x, dtype=torch.float64) for x in got)
+        return got
+    return wrapped
+
+
+def check_best_of_n(fn):
+    """Check fn(proxy, gold) -> (gold score of best-of-n, KL_bon): proxy and gold are (n, P) scores of n samples of
+    each of P prompts; the pick of each prompt is its sample with the highest proxy score, the first figure the mean
+    gold score of the picks, the second log n − (n − 1)/n."""
+    require_function(fn, "best_of_n")
+    return run_check("best_of_n", _as_float64(fn), _bon_inputs, _bon_reference, mistakes=BON_MISTAKES)
