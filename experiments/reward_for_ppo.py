@@ -22,6 +22,7 @@ import time
 import torch
 
 from minigpt import tinyworld, zoo
+from minigpt.best_of_n import untied_agreement
 from minigpt.chat import END_OF_TURN
 from minigpt.reward import Comparison, RewardModel, pairwise_accuracy, train_reward_model
 
@@ -46,22 +47,12 @@ def with_demonstrations(comparisons, train, labeler, demonstrations, foils, seed
     return out
 
 
-@torch.no_grad()
 def on_own_samples(rm, sft, items, gold, n=8):
     """(pairwise accuracy on the untied pairs, gold of the RM's pick of n, mean gold) over n temperature-1 samples
     of the SFT model for each item."""
-    roll = zoo.sampled_responses(sft, items, n, seed=5)  # all items, n times over
-    golds = zoo.sampled_gold(sft, items, gold, samples=n, seed=5)  # (n, len(items)): the same samples' gold scores
-    scores = rm(roll.idx, roll.lengths).view(n, -1)
-    agree = total = 0
-    for j in range(golds.size(1)):
-        for a in range(n):
-            for b in range(n):
-                if golds[a, j] > golds[b, j]:
-                    total += 1
-                    agree += int(scores[a, j] > scores[b, j])
-    best = golds.gather(0, scores.argmax(0)[None]).mean().item()
-    return round(agree / max(total, 1), 3), round(best, 3), round(golds.mean().item(), 3)
+    proxy, golds = zoo.judged_samples(sft, items, rm, gold, samples=n, seed=5)  # (n, len(items)) each
+    best = golds.gather(0, proxy.argmax(0)[None]).mean().item()
+    return round(untied_agreement(proxy, golds), 3), round(best, 3), round(golds.mean().item(), 3)
 
 
 def main(argv=None):

@@ -10,6 +10,7 @@ From N samples of each prompt, scored by the reward model (proxy) and by the gol
 
     best_of_n(proxy, gold, n)      # the expected proxy and gold score of best-of-n, for any n <= N, and its KL
     oracle_fraction(proxy, gold)   # the share of the best sample's gain over a random one that the proxy's pick keeps
+    untied_agreement(proxy, gold)  # how often the proxy orders two samples of a prompt as the gold labeler does
 
 Scores are (N, P) tensors: N samples (rows) of each of P prompts (columns).
 """
@@ -77,3 +78,15 @@ def oracle_fraction(proxy, gold):
     if oracle - random <= 0:
         raise ValueError("every sample of every prompt has the same gold score: there is no gain to recover")
     return ((picked - random) / (oracle - random)).item()
+
+
+def untied_agreement(proxy, gold):
+    """The share of the pairs of a prompt's samples that the gold labeler scores apart on which the proxy agrees with
+    it (scores the gold-better sample strictly higher), over every prompt: a reward model's pairwise accuracy on the
+    very samples best-of-n and PPO choose among. Pairs that gold ties are left out."""
+    proxy, gold = _check_scores(proxy, gold)
+    gold_above = gold[:, None, :] > gold[None, :, :]  # (N, N, P): sample a's gold above sample b's, per prompt
+    agree = gold_above & (proxy[:, None, :] > proxy[None, :, :])
+    if not gold_above.any():
+        raise ValueError("the gold labeler ties every pair of samples: there is no pair to agree on")
+    return (agree.sum() / gold_above.sum()).item()

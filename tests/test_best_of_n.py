@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from minigpt.best_of_n import best_of_n, best_of_n_kl, oracle_fraction
+from minigpt.best_of_n import best_of_n, best_of_n_kl, oracle_fraction, untied_agreement
 
 
 def by_every_subset(proxy, gold, n):
@@ -57,3 +57,19 @@ def test_bad_input_gets_a_clear_error():
         best_of_n(scores, torch.zeros(3, 4), 2)
     with pytest.raises(ValueError, match="no gain to recover"):
         oracle_fraction(torch.rand(4, 3), scores)
+
+
+def test_untied_agreement_counts_the_pairs_gold_scores_apart_one_by_one():
+    g = torch.Generator().manual_seed(3)
+    proxy, gold = torch.randint(0, 3, (6, 4), generator=g).float(), torch.randint(0, 3, (6, 4), generator=g).float()
+    agree = total = 0
+    for p in range(4):
+        for a in range(6):
+            for b in range(6):
+                if gold[a, p] > gold[b, p]:
+                    total += 1
+                    agree += int(proxy[a, p] > proxy[b, p])
+    assert untied_agreement(proxy, gold) == pytest.approx(agree / total)
+    assert untied_agreement(gold, gold) == 1.0 and untied_agreement(-gold, gold) == 0.0
+    with pytest.raises(ValueError, match="ties every pair"):
+        untied_agreement(proxy, torch.ones(6, 4))

@@ -73,6 +73,10 @@ def test_ppo_evaluation_and_the_hardest_prompts_agree_with_the_labelers_scores_o
     splits = instructions(seed=0)
     gold, items = GoldLabeler(splits), splits["validation"][:6]
     golds = zoo.sampled_gold(sft, items, gold, samples=2, seed=7)  # (2, 6): the samples ppo_evaluation draws
+    proxy, judged = zoo.judged_samples(sft, items, rm, gold, samples=2, seed=7)  # the same samples, both judges
+    roll = zoo.sampled_responses(sft, items, samples=2, seed=7)
+    alone = [rm(roll.idx[i : i + 1, :n], n[None]).item() for i, n in enumerate(roll.lengths)]  # unpadded, one by one
+    assert torch.equal(judged, golds) and proxy.flatten().tolist() == pytest.approx(alone, abs=1e-5)
     figures = zoo.ppo_evaluation(sft, items, rm, gold, reference=sft, samples=2, seed=7)
     assert figures["gold"] == pytest.approx(golds.mean().item())
     assert abs(figures["kl"]) < 1e-4  # the SFT model against itself

@@ -24,9 +24,9 @@ from .instruct import (RM, RM_NOISE, SFT, comparisons, fine_tuned, greedy_replie
                        measure_sft, normalize_to_demonstrations, rm_recipe, sft_recipe, train_rm, train_sft)
 from .pretraining import (BASE, ICL_1LAYER, ICL_2LAYER, LEX_SHOTS, SIZES, base_recipe, icl_recipe, induction_probe,
                           key_match_probe, measure_base, measure_icl, pretrained, recipe, train, train_lm)
-from .rlhf import (PPO_ABLATIONS, PPO_PROMPTS, PPO_SETTINGS, PPO_STEPS, hardest_prompts, measure_ppo, ppo_ablations_recipe,
-                   ppo_config, ppo_curve, ppo_evaluation, ppo_prompts, ppo_trainer, pretraining_data, pretraining_loss,
-                   sampled_gold, sampled_responses, train_ppo_ablations)
+from .rlhf import (PPO_ABLATIONS, PPO_PROMPTS, PPO_SETTINGS, PPO_STEPS, hardest_prompts, judged_samples, measure_ppo,
+                   ppo_ablations_recipe, ppo_config, ppo_curve, ppo_evaluation, ppo_prompts, ppo_trainer,
+                   pretraining_data, pretraining_loss, sampled_gold, sampled_responses, train_ppo_ablations)
 from .scaling import (CHARS_PER_TOKEN, SCALING_BATCH, SCALING_BIG, SCALING_BIG_RUN, SCALING_FAMILY,
                       TOKENS_PER_PARAMETER, measure_scaling, scaling_capability, scaling_recipe, scaling_run,
                       scaling_validation_tokens, shape_parameters, train_scaling)

@@ -72,6 +72,16 @@ def sampled_gold(model, items, labeler, *, samples=4, seed=1):
     return torch.tensor([labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)]).view(samples, -1)
 
 
+@torch.no_grad()
+def judged_samples(policy, items, reward_model, labeler, *, samples=16, seed=11):
+    """(proxy, gold): the reward model's and the gold labeler's scores of `samples` temperature-1 responses of the
+    policy to each item, each (samples, len(items)): what best_of_n, oracle_fraction and untied_agreement take."""
+    roll = sampled_responses(policy, items, samples, seed)
+    proxy = reward_model(roll.idx, roll.lengths).view(samples, -1)
+    gold = torch.tensor([labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)]).view(samples, -1)
+    return proxy, gold
+
+
 def hardest_prompts(model, items, labeler, *, n=PPO_PROMPTS, samples=4, seed=1):
     """The n items whose temperature-1 responses from model have the lowest mean gold score (4 samples each): where
     PPO has something to gain, since the SFT model already answers most training instructions well."""
