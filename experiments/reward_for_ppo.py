@@ -5,9 +5,11 @@ Samples comparisons from the shipped SFT model as zoo.comparisons does (--rounds
 labeler at --noise), optionally adds each prompt's demonstration (--demonstrations) and --foils other prompts'
 demonstrations to the responses, trains a reward model from the SFT weights, and measures its accuracy on fresh
 validation comparisons; and, on 8 temperature-1 samples for each of 300 training, validation and test prompts, its
-accuracy on the pairs the gold labeler does not tie and the gold score of its pick of the 8 against their mean.
+accuracy on the pairs the gold labeler does not tie and the gold score of its pick of the 8 against their mean;
+and issue 29's test: on 16 samples of each PPO prompt and validation prompt, the oracle fraction of its pick.
 
     python experiments/reward_for_ppo.py                                  # the shipped RM's recipe, retrained
+    python experiments/reward_for_ppo.py --shipped                        # the shipped RM itself, as it is
     python experiments/reward_for_ppo.py --temperatures 0.7 1 1.3 --demonstrations --epochs 2 --save rm.pt
 
 Conclusion (experiments/results/reward_for_ppo.md): reward models trained on noisy rankings (72% agreement) rank the
@@ -22,7 +24,7 @@ import time
 import torch
 
 from minigpt import tinyworld, zoo
-from minigpt.best_of_n import untied_agreement
+from minigpt.best_of_n import oracle_fraction, untied_agreement
 from minigpt.chat import END_OF_TURN
 from minigpt.reward import Comparison, RewardModel, pairwise_accuracy, train_reward_model
 
@@ -55,24 +57,10 @@ def on_own_samples(rm, sft, items, gold, n=8):
     return round(untied_agreement(proxy, golds), 3), round(best, 3), round(golds.mean().item(), 3)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0])
-    parser.add_argument("--demonstrations", action="store_true")
-    parser.add_argument("--foils", type=int, default=0)
-    parser.add_argument("--noise", type=float, default=zoo.RM_NOISE)
-    parser.add_argument("--epochs", type=float, default=1)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--save", help="write the reward model's state dict here (for ppo_runs.py --rm-weights)")
-    record_results.add_options(parser)
-    args = parser.parse_args(argv)
+def trained_reward_model(sft, splits, noisy, tok, args):
+    """A reward model from the SFT weights, trained on the comparisons the options describe; and their number."""
     from minigpt.model import set_dropout
 
-    tok, splits = zoo.tokenizer(chat=True), tinyworld.instructions(seed=0)
-    gold, noisy = tinyworld.GoldLabeler(splits), tinyworld.GoldLabeler(splits, noise=args.noise, seed=1)
-    sft, _ = zoo.load("sft", progress=False)
-    start = time.perf_counter()
     data = {"train": zoo.comparisons(sft, "train", noisy, rounds=args.rounds, temperatures=args.temperatures,
                                      progress=True),
             "validation": zoo.comparisons(sft, "validation", noisy, temperatures=args.temperatures)}
@@ -83,11 +71,48 @@ def main(argv=None):
     rm = RewardModel(set_dropout(zoo.load("sft", progress=False)[0], 0.0), tok)
     train_reward_model(rm, tok, data, epochs=args.epochs, learning_rate=args.lr, batch_size=32, grouped=True, seed=0,
                        evals_per_epoch=1, progress=True)
-    result = {"args": vars(args), "comparisons": len(data["train"]),
+    return rm, len(data["train"])
+
+
+def fit_for_ppo(rm, sft, gold, splits):
+    """Issue 29's test of a reward model for PPO: on 16 temperature-1 SFT samples of each of notebook 06's PPO
+    prompts and of each validation prompt, the oracle fraction of its pick and its untied pairwise accuracy."""
+    found = {}
+    for name, items in (("ppo fit", list(zoo.ppo_prompts())), ("validation fit", splits["validation"])):
+        proxy, golds = zoo.judged_samples(sft, items, rm, gold, samples=16, seed=11)
+        found[name] = {"oracle fraction": round(oracle_fraction(proxy, golds), 3),
+                       "pairs": round(untied_agreement(proxy, golds), 3)}
+    return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0])
+    parser.add_argument("--demonstrations", action="store_true")
+    parser.add_argument("--foils", type=int, default=0)
+    parser.add_argument("--noise", type=float, default=zoo.RM_NOISE)
+    parser.add_argument("--epochs", type=float, default=1)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--shipped", action="store_true", help="measure the shipped reward model; train none")
+    parser.add_argument("--save", help="write the reward model's state dict here (for ppo_runs.py --rm-weights)")
+    record_results.add_options(parser)
+    args = parser.parse_args(argv)
+    tok, splits = zoo.tokenizer(chat=True), tinyworld.instructions(seed=0)
+    gold, noisy = tinyworld.GoldLabeler(splits), tinyworld.GoldLabeler(splits, noise=args.noise, seed=1)
+    sft, _ = zoo.load("sft", progress=False)
+    start = time.perf_counter()
+    if args.shipped:
+        rm, record = zoo.load("rm", progress=False)
+        n_comparisons = record["comparisons"]
+    else:
+        rm, n_comparisons = trained_reward_model(sft, splits, noisy, tok, args)
+    result = {"args": vars(args), "comparisons": n_comparisons,
               "val accuracy": pairwise_accuracy(rm, tok, zoo.comparisons(sft, "validation", noisy, seed=7), gold)}
     for split in ("train", "validation", "test"):
         pairs, best, mean = on_own_samples(rm, sft, splits[split][:300], gold)
         result[split] = {"t=1 pairs": pairs, "best of 8": best, "mean": mean}
+    result.update(fit_for_ppo(rm, sft, gold, splits))
     result["seconds"] = round(time.perf_counter() - start)
     print(json.dumps(result))
     splits_shown = ("train", "validation", "test")
@@ -96,6 +121,8 @@ def main(argv=None):
         "val acc": f"{result['val accuracy']:.3f}",
         **{f"{figure} train/val/test": "/".join(str(result[split][figure]) for split in splits_shown)
            for figure in ("t=1 pairs", "best of 8", "mean")},
+        **{f"{figure} of 16 ppo/val": "/".join(str(result[f"{name} fit"][key]) for name in ("ppo", "validation"))
+           for figure, key in (("oracle fraction", "oracle fraction"), ("t=1 pairs", "pairs"))},
         "seconds": result["seconds"]}], args)
     if args.save:
         torch.save(rm.state_dict(), args.save)
