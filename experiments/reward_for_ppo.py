@@ -16,35 +16,15 @@ fresh comparisons is the lever.
 """
 import argparse
 import json
-import random
 import time
 
 import torch
 
 from minigpt import tinyworld, zoo
 from minigpt.best_of_n import oracle_fraction, untied_agreement
-from minigpt.chat import END_OF_TURN
-from minigpt.reward import Comparison, RewardModel, pairwise_accuracy, train_reward_model
+from minigpt.reward import RewardModel, pairwise_accuracy, train_reward_model, with_demonstrations
 
 import record_results
-
-
-def with_demonstrations(comparisons, train, labeler, demonstrations, foils, seed=0):
-    """Each comparison with its prompt's demonstration and `foils` other prompts' demonstrations of the same kind
-    added to its responses, ranked again by the labeler."""
-    rng, by_prompt, by_kind = random.Random(seed), {i.prompt: i for i in train}, {}
-    for item in train:
-        by_kind.setdefault(item.kind, []).append(item)
-    out = []
-    for c in comparisons:
-        item, responses = by_prompt[c.prompt], list(c.responses)
-        extra = ([item] if demonstrations else []) + [rng.choice(by_kind[item.kind]) for _ in range(foils)]
-        for source in extra:
-            text = f" {source.response}{END_OF_TURN}"
-            if text not in responses:
-                responses.append(text)
-        out.append(Comparison(c.prompt, responses, labeler.rank(item, responses)))
-    return out
 
 
 def on_own_samples(rm, sft, items, gold, n=8):
@@ -63,7 +43,7 @@ def trained_reward_model(sft, splits, noisy, tok, args):
                                      progress=True),
             "validation": zoo.comparisons(sft, "validation", noisy, temperatures=args.temperatures)}
     if args.demonstrations or args.foils:
-        data["train"] = with_demonstrations(data["train"], splits["train"], noisy, demonstrations=args.demonstrations,
+        data["train"] = with_demonstrations(data["train"], splits["train"], noisy, own=args.demonstrations,
                                             foils=args.foils)
     torch.manual_seed(0)
     rm = RewardModel(set_dropout(zoo.load("sft", progress=False)[0], 0.0), tok)

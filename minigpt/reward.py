@@ -191,6 +191,27 @@ def _comparison_round(model, tokenizer, items, labeler, *, k, temperatures, max_
             for n, responses in sorted(by_item.items()) if len(responses) >= 2]
 
 
+def with_demonstrations(comparisons, items, labeler, *, own=True, foils=0, seed=0):
+    """The comparisons with demonstrations among their responses, ranked again by the labeler: each prompt's own
+    demonstration (own=True), and `foils` demonstrations drawn with seed from the prompts of the same kind (right in
+    form, mostly wrong in content: the prompt's own may be drawn too). items: the Instructions the comparisons'
+    prompts come from. A demonstration is written as the course's replies are, " {response}<|end|>", and is not
+    added where it is already among the responses."""
+    rng, by_prompt, by_kind = random.Random(seed), {item.prompt: item for item in items}, {}
+    for item in items:
+        by_kind.setdefault(item.kind, []).append(item)
+    made = []
+    for c in comparisons:
+        item, responses = by_prompt[c.prompt], list(c.responses)
+        extra = ([item] if own else []) + [rng.choice(by_kind[item.kind]) for _ in range(foils)]
+        for source in extra:
+            text = f" {source.response}{END_OF_TURN}"
+            if text not in responses:
+                responses.append(text)
+        made.append(Comparison(c.prompt, responses, labeler.rank(item, responses)))
+    return made
+
+
 def tokenizer_fingerprint(tokenizer):
     """A short hash of a tokenizer's merges and special tokens: which ids mean which text."""
     table = repr((getattr(tokenizer, "merges", None), sorted(getattr(tokenizer, "special_tokens", {}).items()),

@@ -8,7 +8,8 @@ from minigpt import GPT, BPETokenizer, GPTConfig
 from minigpt.cache import DamagedModel, load_model_dir, save_model_dir
 from minigpt.chat import END_OF_TURN, SPECIAL_TOKENS, format_chat
 from minigpt.reward import (Comparison, RewardData, RewardModel, encode_response, pairwise_accuracy, ranking_loss,
-                            reward_loss, sample_comparisons, score_responses, train_reward_model)
+                            reward_loss, sample_comparisons, score_responses, train_reward_model,
+                            with_demonstrations)
 from minigpt.tinyworld import Dialogue
 
 TEXT = "what colour is a banana? yellow. what colour is grass? green. the opposite of hot is cold. " * 20
@@ -180,3 +181,26 @@ def test_responses_to_different_prompts_score_as_they_do_one_prompt_at_a_time():
                                      abs=1e-6)
     with pytest.raises(ValueError, match="2 prompts for 3 responses"):
         score_responses(rm, TOKENIZER, PROMPTS[:2], responses)
+
+
+class Demonstration:
+    def __init__(self, prompt, response, kind):
+        self.prompt, self.response, self.kind = prompt, response, kind
+
+
+def test_with_demonstrations_adds_each_prompts_own_and_foils_of_its_kind_ranked_again():
+    items = [Demonstration("colour of a banana?", "yellow.", "colour"),
+             Demonstration("colour of grass?", "green.", "colour"),
+             Demonstration("opposite of hot?", "the opposite of hot is cold.", "opposite")]
+    made = [Comparison(item.prompt, [" a very long answer that goes on.", " short."], [1, 0]) for item in items]
+    own = with_demonstrations(made, items, LengthLabeler())
+    for c, item in zip(own, items):
+        assert c.responses[-1] == f" {item.response}{END_OF_TURN}" and len(c.responses) == 3
+        assert c.ranked() == sorted(c.responses, key=len)  # ranked again, by the labeler
+    foiled = with_demonstrations(made, items, LengthLabeler(), own=False, foils=3, seed=1)
+    kinds = {f" {i.response}{END_OF_TURN}": i.kind for i in items}
+    for c, item in zip(foiled, items):
+        added = c.responses[2:]
+        assert added and len(set(added)) == len(added)  # drawn with replacement, each text added once
+        assert all(kinds[text] == item.kind for text in added)  # only demonstrations of the prompt's own kind
+    assert [c.responses for c in with_demonstrations(own, items, LengthLabeler())] == [c.responses for c in own]
