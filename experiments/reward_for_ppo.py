@@ -21,7 +21,7 @@ import time
 import torch
 
 from minigpt import tinyworld, zoo
-from minigpt.best_of_n import oracle_fraction, untied_agreement
+from minigpt.best_of_n import best_of_n, oracle_fraction, untied_agreement
 from minigpt.reward import RewardModel, pairwise_accuracy, train_reward_model, with_demonstrations
 
 import record_results
@@ -31,7 +31,7 @@ def on_own_samples(rm, sft, items, gold, n=8):
     """(pairwise accuracy on the untied pairs, gold of the RM's pick of n, mean gold) over n temperature-1 samples
     of the SFT model for each item."""
     proxy, golds = zoo.judged_samples(sft, items, rm, gold, samples=n, seed=5)  # (n, len(items)) each
-    best = golds.gather(0, proxy.argmax(0)[None]).mean().item()
+    best = best_of_n(proxy, golds, n)["gold"]  # the pick of all n
     return round(untied_agreement(proxy, golds), 3), round(best, 3), round(golds.mean().item(), 3)
 
 

@@ -66,10 +66,14 @@ def sampled_responses(model, items, samples=4, seed=1):
                    generator=torch.Generator().manual_seed(seed))
 
 
+def rollout_gold(roll, labeler):
+    """The gold labeler's score of each response of a Rollout, as a tensor in the rollout's order."""
+    return torch.tensor([labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)])
+
+
 def sampled_gold(model, items, labeler, *, samples=4, seed=1):
     """(samples, len(items)) gold scores of sampled_responses."""
-    roll = sampled_responses(model, items, samples, seed)
-    return torch.tensor([labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)]).view(samples, -1)
+    return rollout_gold(sampled_responses(model, items, samples, seed), labeler).view(samples, -1)
 
 
 @torch.no_grad()
@@ -77,9 +81,7 @@ def judged_samples(policy, items, reward_model, labeler, *, samples=16, seed=11)
     """(proxy, gold): the reward model's and the gold labeler's scores of `samples` temperature-1 responses of the
     policy to each item, each (samples, len(items)): what best_of_n, oracle_fraction and untied_agreement take."""
     roll = sampled_responses(policy, items, samples, seed)
-    proxy = reward_model(roll.idx, roll.lengths).view(samples, -1)
-    gold = torch.tensor([labeler.gold_score(p, r) for p, r in zip(roll.prompts, roll.responses)]).view(samples, -1)
-    return proxy, gold
+    return reward_model(roll.idx, roll.lengths).view(samples, -1), rollout_gold(roll, labeler).view(samples, -1)
 
 
 def hardest_prompts(model, items, labeler, *, n=PPO_PROMPTS, samples=4, seed=1):
