@@ -8,6 +8,7 @@ one), at temperature 0, so that a headless run shows what a student first sees. 
 chat.Conversation: the same format, context window and seeded sampling as `python -m minigpt chat`.
 """
 from .chat import Conversation
+from .textwidget import TextWidget
 
 SCRIPT = ("what pet does she have?", "ivy.", "and where does she live?")
 
@@ -18,7 +19,7 @@ def transcript(turns):
     return "\n".join(f"{names[role]}: {text}" for role, text in turns)
 
 
-class ChatBox:
+class ChatBox(TextWidget):
     """ipywidgets: the conversation so far above a text box, a send button, a reset button and a temperature
     slider. `text` always holds the conversation as the student sees it, and send(message) is what the button
     calls, so a test (or a script) can drive it without a browser."""
@@ -70,12 +71,5 @@ class ChatBox:
         self.conversation.temperature = change["new"]
 
     def _show(self):
-        self.text = "\n".join(filter(None, [transcript(self.conversation.turns), *self.notes]))
-        self.output.clear_output(wait=True)
-        with self.output:
-            print(self.text)
+        self.show("\n".join(filter(None, [transcript(self.conversation.turns), *self.notes])))
 
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.box)

@@ -11,6 +11,7 @@ same output as the first view in Jupyter.
 import string
 
 from .reward import ranking_pairs, score_responses
+from .textwidget import TextWidget
 
 LETTERS = string.ascii_uppercase
 
@@ -34,7 +35,7 @@ def labeling_text(rm, tokenizer, comparison, ranking):
     return "\n".join(lines)
 
 
-class BeTheLabeler:
+class BeTheLabeler(TextWidget):
     """ipywidgets: a comparison picker and one dropdown per rank (1st, 2nd, ...), above an output that shows
     labeling_text. Choosing a response for a rank swaps it with the rank that held it, so the ranking always
     stays a permutation. `text` always holds the current output and `ranking` the current ranking, so a test
@@ -86,12 +87,5 @@ class BeTheLabeler:
         self.update()
 
     def update(self):
-        self.text = labeling_text(self.rm, self.tokenizer, self.comparison, self.ranking)
-        self.output.clear_output(wait=True)
-        with self.output:
-            print(self.text)
+        self.show(labeling_text(self.rm, self.tokenizer, self.comparison, self.ranking))
 
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.box)

@@ -11,6 +11,7 @@ runs included). The widgets only call playground_text again when a value changes
 import torch
 
 from .prompting import completion, few_shot_prompts, score_choices
+from .textwidget import TextWidget
 
 
 def playground_text(model, tokenizer, tasks, task, *, shots, temperature, query=0, seed=0):
@@ -37,7 +38,7 @@ def playground_text(model, tokenizer, tasks, task, *, shots, temperature, query=
     return "\n".join(lines)
 
 
-class Playground:
+class Playground(TextWidget):
     """ipywidgets for task, shots and temperature above an output area that shows playground_text.
 
     `text` always holds the current output, so a test (or a script) can set a widget's value and read
@@ -60,13 +61,6 @@ class Playground:
 
     def update(self, change=None):
         """Recompute the output for the widgets' current values (called whenever one of them changes)."""
-        self.text = playground_text(self.model, self.tokenizer, self.tasks, self.task.value, shots=self.shots.value,
-                                    temperature=self.temperature.value, seed=self.seed)
-        self.output.clear_output(wait=True)
-        with self.output:
-            print(self.text)
+        self.show(playground_text(self.model, self.tokenizer, self.tasks, self.task.value, shots=self.shots.value,
+                                  temperature=self.temperature.value, seed=self.seed))
 
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.box)

@@ -57,3 +57,13 @@ def test_driving_the_dropdowns_reorders_the_ranking_and_updates_the_output(rm):
     widget.picker.value = 1  # another prompt: its own ranking and two dropdowns
     assert widget.ranking == [0, 1] and len(widget.ranks.children) == 2
     assert widget.text == labeling_text(rm, TOKENIZER, COMPARISONS[1], [0, 1])
+
+
+def test_displayed_it_is_the_live_widget_or_its_text_never_both(rm):
+    from IPython.core.formatters import DisplayFormatter
+
+    widget = BeTheLabeler(rm, TOKENIZER, COMPARISONS)
+    widget.ranks.children[0].value = 1
+    shown, _ = DisplayFormatter().format(widget)  # what IPython sends to the front end for display(widget)
+    assert shown["text/plain"] == widget.text  # a static rendering's form: the text, not "VBox(children=...)"
+    assert shown["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.box.model_id  # the live form
