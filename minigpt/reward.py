@@ -212,6 +212,28 @@ def with_demonstrations(comparisons, items, labeler, *, own=True, foils=0, seed=
     return made
 
 
+def reranked(comparisons, labeler):
+    """The same prompts and responses, ranked by another labeler."""
+    return [Comparison(c.prompt, c.responses, labeler.rank(c.prompt, c.responses)) for c in comparisons]
+
+
+def with_unfinished(comparisons, labeler, *, seed=0):
+    """The comparisons with one unfinished response added to each, ranked again by the labeler: a copy of one of its
+    responses that end their turn (drawn with seed), cut before the end-of-turn token, as if the model had stopped
+    there. Sampled responses end without that token only when the length limit cuts them off mid-sentence, so
+    without such copies a reward model never learns what a missing end-of-turn token is worth. A comparison
+    without a response that ends its turn is kept as it is."""
+    rng, made = random.Random(f"unfinished:{seed}"), []
+    for c in comparisons:
+        ended = [r for r in c.responses if r.rstrip().endswith(END_OF_TURN)]
+        cut = rng.choice(ended).rstrip()[: -len(END_OF_TURN)] if ended else ""
+        if cut.strip() and cut not in c.responses:
+            responses = [*c.responses, cut]
+            c = Comparison(c.prompt, responses, labeler.rank(c.prompt, responses))
+        made.append(c)
+    return made
+
+
 def tokenizer_fingerprint(tokenizer):
     """A short hash of a tokenizer's merges and special tokens: which ids mean which text."""
     table = repr((getattr(tokenizer, "merges", None), sorted(getattr(tokenizer, "special_tokens", {}).items()),

@@ -9,7 +9,7 @@ from minigpt.cache import DamagedModel, load_model_dir, save_model_dir
 from minigpt.chat import END_OF_TURN, SPECIAL_TOKENS, format_chat
 from minigpt.reward import (Comparison, RewardData, RewardModel, encode_response, pairwise_accuracy, ranking_loss,
                             reward_loss, sample_comparisons, score_responses, train_reward_model,
-                            with_demonstrations)
+                            reranked, with_demonstrations, with_unfinished)
 from minigpt.tinyworld import Dialogue
 
 TEXT = "what colour is a banana? yellow. what colour is grass? green. the opposite of hot is cold. " * 20
@@ -204,3 +204,21 @@ def test_with_demonstrations_adds_each_prompts_own_and_foils_of_its_kind_ranked_
         assert added and len(set(added)) == len(added)  # drawn with replacement, each text added once
         assert all(kinds[text] == item.kind for text in added)  # only demonstrations of the prompt's own kind
     assert [c.responses for c in with_demonstrations(own, items, LengthLabeler())] == [c.responses for c in own]
+
+
+def test_with_unfinished_adds_one_response_cut_before_its_end_of_turn_ranked_again():
+    made = [Comparison("p1", [f" a long answer.{END_OF_TURN}", f" short.{END_OF_TURN}", " cut off mid"], [1, 0, 2]),
+            Comparison("p2", [" no end here", " nor here"], [0, 1]),  # nothing ends its turn: kept as it is
+            Comparison("p3", [f" yes.{END_OF_TURN}", " yes."], [0, 1])]  # its cut copy is there already
+    cut = with_unfinished(made, LengthLabeler(), seed=3)
+    assert cut[1] is made[1] and cut[2] is made[2]
+    added = cut[0].responses[3]
+    assert cut[0].responses[:3] == made[0].responses and added in (" a long answer.", " short.")
+    assert cut[0].ranked() == sorted(cut[0].responses, key=len)  # ranked again, by the labeler
+    assert [c.responses for c in with_unfinished(made, LengthLabeler(), seed=3)] == [c.responses for c in cut]
+
+
+def test_reranked_keeps_the_responses_and_takes_the_new_labelers_ranking():
+    made = [Comparison("p", [" bb", " a", " ccc"], [2, 0, 1])]
+    again = reranked(made, LengthLabeler())
+    assert again[0].responses == made[0].responses and again[0].ranking == [1, 0, 2]
