@@ -138,3 +138,32 @@ def test_the_wheel_carries_the_shipped_weights(tmp_path):
     for name in zoo.SHIPPED:
         for file in (WEIGHTS, "recipe.json", CONFIG, RECORD):
             assert f"minigpt/weights/{name}/{file}" in names
+
+
+
+def test_damaged_demonstrations_are_worse_by_the_gold_labeler_and_built_as_described():
+    from minigpt.tinyworld import GoldLabeler, instructions
+
+    splits = instructions(seed=0)
+    gold, held_out = GoldLabeler(splits), splits["validation"] + splits["test"]
+    made = zoo.damaged_demonstrations(held_out)
+    for item, demonstration, copies in made:
+        for damage, copy in copies:
+            assert gold.gold_score(item, copy) < gold.gold_score(item, demonstration), (damage, copy)
+    kinds = {damage for _, _, copies in made for damage, _ in copies}
+    assert kinds == {"wrong fact", "unfinished", "repeated"} and len(made) == len(held_out) == 337
+    assert sum(damage == "wrong fact" for _, _, copies in made for damage, _ in copies) >= 100
+    by_prompt = {item.prompt: dict(copies) for item, _, copies in made}
+    assert by_prompt["give the opposite of tall."] == {"unfinished": " short.", "repeated": " short. short.<|end|>",
+                                                       "wrong fact": by_prompt["give the opposite of tall."]["wrong fact"]}
+    wrong = by_prompt["give the opposite of tall."]["wrong fact"]
+    assert wrong.endswith(".<|end|>") and wrong != " short.<|end|>" and len(wrong.split()) == 1
+
+
+def test_the_shipped_reward_model_prefers_a_held_out_demonstration_to_its_damaged_copies():
+    from minigpt.tinyworld import instructions
+
+    splits = instructions(seed=0)
+    rm, _ = zoo.load("rm", progress=False)
+    shares = zoo.prefers_demonstrations(rm, splits["validation"] + splits["test"])
+    assert min(shares.values()) >= 0.75, shares  # in at least three held-out instructions of four, each damage

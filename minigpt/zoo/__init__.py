@@ -20,13 +20,15 @@ training; the record keeps them so that a test can measure them again and compar
 """
 from ..course_tokenizer import tokenizer
 from .chat import CHAT_SFT, behaviour_rates, chat_sft_recipe, measure_chat, train_chat_sft
-from .instruct import (RM, RM_NOISE, SFT, comparisons, fine_tuned, greedy_replies, judge, judge_replies, measure_rm,
-                       measure_sft, normalize_to_demonstrations, rm_recipe, sft_recipe, train_rm, train_sft)
+from .instruct import (RM, RM_NOISE, SFT, comparisons, damaged_demonstrations, fine_tuned, fit_rm, greedy_replies,
+                       judge, judge_replies, judged_samples, measure_rm, measure_sft, normalize_to_demonstrations,
+                       prefers_demonstrations, rm_comparisons, rm_quality, rm_recipe, rollout_gold, sampled_gold,
+                       sampled_responses, sft_recipe, train_rm, train_sft)
 from .pretraining import (BASE, ICL_1LAYER, ICL_2LAYER, LEX_SHOTS, SIZES, base_recipe, icl_recipe, induction_probe,
                           key_match_probe, measure_base, measure_icl, pretrained, recipe, train, train_lm)
-from .rlhf import (PPO_ABLATIONS, PPO_PROMPTS, PPO_SETTINGS, PPO_STEPS, hardest_prompts, judged_samples, measure_ppo,
+from .rlhf import (GOLD_SCALE, PPO_ABLATIONS, PPO_PROMPTS, PPO_SETTINGS, PPO_STEPS, hardest_prompts, measure_ppo,
                    ppo_ablations_recipe, ppo_config, ppo_curve, ppo_evaluation, ppo_prompts, ppo_trainer,
-                   pretraining_data, pretraining_loss, sampled_gold, sampled_responses, train_ppo_ablations)
+                   pretraining_data, pretraining_loss, train_ppo_ablations)
 from .scaling import (CHARS_PER_TOKEN, SCALING_BATCH, SCALING_BIG, SCALING_BIG_RUN, SCALING_FAMILY,
                       TOKENS_PER_PARAMETER, measure_scaling, scaling_capability, scaling_recipe, scaling_run,
                       scaling_validation_tokens, shape_parameters, train_scaling)
