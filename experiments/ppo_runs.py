@@ -16,6 +16,7 @@ moves -0.011 / -0.007 / -0.024 (mean -0.014), and falls further past 20 steps.
 """
 import argparse
 import json
+import random
 
 import torch
 
@@ -77,6 +78,8 @@ def run(args, seed, items=None, rm_state=None):
     reference, hardest = trainer.reference, ()
     if items:  # PPO on the training prompts the SFT model answers worst: where there is most to gain
         hardest, trainer.prompts = items, [item.prompt for item in items]
+        others = [item for item in splits["train"] if item not in items]
+        trainer.prompts += [item.prompt for item in random.Random(0).sample(others, args.also)]
     curve = [{"step": 0, **evaluate(trainer.policy, reference, trainer.reward_model, splits, gold, hardest)}]
     print(json.dumps(curve[-1]), flush=True)
     for step in range(1, args.steps + 1):
@@ -127,6 +130,8 @@ def main(argv=None):
     parser.add_argument("--hardest", type=int, default=0,
                         help="PPO on the N training prompts the SFT model answers worst (zoo.hardest_prompts; "
                         "notebook 06: 64)")
+    parser.add_argument("--also", type=int, default=0,
+                        help="PPO also on this many other training prompts (drawn with seed 0) beside the --hardest")
     parser.add_argument("--rm-rounds", type=int, default=0,
                         help="first train the reward model further on this many rounds of comparisons of the --hardest "
                         "prompts' own temperature-1 samples")

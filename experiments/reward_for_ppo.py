@@ -23,8 +23,7 @@ import torch
 
 from minigpt import tinyworld, zoo
 from minigpt.best_of_n import best_of_n, oracle_fraction, untied_agreement
-from minigpt.reward import (Comparison, RewardModel, pairwise_accuracy, train_reward_model, with_demonstrations,
-                            with_unfinished)
+from minigpt.reward import Comparison, pairwise_accuracy, with_demonstrations, with_unfinished
 
 import record_results
 
@@ -54,20 +53,17 @@ def sampled_comparisons(sft, labeler, args):
     return data
 
 
-def trained_reward_model(sft, splits, noisy, tok, args):
-    """A reward model from the SFT weights, trained on the comparisons the options describe; and their number."""
-    from minigpt.model import set_dropout
-
+def trained_reward_model(sft, splits, noisy, args):
+    """A reward model from the SFT weights, trained on the comparisons the options describe by zoo.fit_rm (the
+    shipped recipe's training, at --epochs and --lr); and their number."""
     data = sampled_comparisons(sft, noisy, args)
     if args.demonstrations or args.foils:
         data["train"] = with_demonstrations(data["train"], splits["train"], noisy, own=args.demonstrations,
                                             foils=args.foils)
     if args.unfinished:
         data["train"] = with_unfinished(data["train"], noisy)
-    torch.manual_seed(0)
-    rm = RewardModel(set_dropout(zoo.load("sft", progress=False)[0], 0.0), tok)
-    train_reward_model(rm, tok, data, epochs=args.epochs, learning_rate=args.lr, batch_size=32, grouped=True, seed=0,
-                       evals_per_epoch=1, progress=True)
+    recipe = {**zoo.RM.recipe, "epochs": args.epochs, "learning_rate": args.lr}
+    rm, _ = zoo.fit_rm(zoo.load("sft", progress=False)[0], data, recipe)
     return rm, len(data["train"])
 
 
@@ -109,7 +105,7 @@ def main(argv=None):
         rm, record = zoo.load("rm", progress=False)
         n_comparisons = record["comparisons"]
     else:
-        rm, n_comparisons = trained_reward_model(sft, splits, noisy, tok, args)
+        rm, n_comparisons = trained_reward_model(sft, splits, noisy, args)
     result = {"args": vars(args), "comparisons": n_comparisons,
               "val accuracy": pairwise_accuracy(rm, tok, zoo.comparisons(sft, "validation", noisy, seed=7), gold)}
     for split in ("train", "validation", "test"):
