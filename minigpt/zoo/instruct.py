@@ -167,9 +167,9 @@ def rm_comparisons(sft, splits, labeler, recipe, *, progress=True):
     options = {"k": recipe["k"], "temperatures": recipe["temperatures"]}
     data = {"train": comparisons(sft, "train", labeler, rounds=recipe["rounds"], progress=progress, **options),
             "validation": comparisons(sft, "validation", labeler, **options)}
-    if recipe.get("demonstrations"):
-        data["train"] = with_demonstrations(data["train"], splits["train"], labeler, foils=recipe.get("foils", 0))
-    if recipe.get("unfinished"):
+    if recipe["demonstrations"]:
+        data["train"] = with_demonstrations(data["train"], splits["train"], labeler, foils=recipe["foils"])
+    if recipe["unfinished"]:
         data["train"] = with_unfinished(data["train"], labeler)
     return data
 
@@ -224,7 +224,7 @@ def train_rm(recipe, progress=True):
     quality = {"items": splits["validation"], "labeler": gold, "samples": recipe["quality_samples"]}
     runs = [{"noise": recipe["noise"], "agreement": labeler_agreement(data["train"], gold),
              **rm_quality(rm, policy, held_out, **quality)}]
-    for noise in recipe.get("noise_runs", ()):
+    for noise in recipe["noise_runs"]:
         labeler = GoldLabeler(splits, noise=noise, seed=recipe["labeler_seed"])
         noisy = {split: reranked(data[split], labeler) for split in data}
         other, _ = fit_rm(copy.deepcopy(policy), noisy, recipe, progress=progress)
