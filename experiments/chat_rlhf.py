@@ -1,159 +1,98 @@
-"""ChatGPT's steps 2 and 3 on TinyWorld's dialogues (and, with --instructions, InstructGPT's): does PPO against a
-reward model improve what the SFT model does on held-out prompts? The experiments behind notebooks 06 and 07's RLHF.
+"""ChatGPT's steps 2 and 3 on TinyWorld's dialogues, as chat-rlhf's recipe runs them (zoo.chat_rlhf_recipe): does
+PPO against the dialogue reward model make the chat-sft model behave better on the held-out dialogues, at the first
+turn and deep in a conversation? The experiment behind notebook 07's RLHF column and the shipped 'chat-rlhf'.
 
-The training prompts are shuffled and split: SFT learns the SFT share's demonstrations; a reward model learns
---rounds rounds of the SFT model's ranked replies to the PPO share; PPO (zoo.ppo_config) runs on the PPO share's
-prompts against it, or against 3 x the labeler's gold score (--reward gold). Every --every steps: the greedy replies'
-behaviour rate (--instructions: gold score) on each share, validation and test.
+    python experiments/chat_rlhf.py                           # the shipped recipe, seed 0
+    python experiments/chat_rlhf.py --steps 40 --lr 1e-4      # PPO changed (the reward model is cached: --rm-cache)
+    python experiments/chat_rlhf.py --reward gold             # the labeler itself as the reward: PPO's best case
 
-    python experiments/chat_rlhf.py --beta 0.3 --lr 3e-5                 # a cautious PPO, SFT on half
-    python experiments/chat_rlhf.py --reward gold --beta 0.3 --lr 3e-5   # the labeler itself as the reward
-    python experiments/chat_rlhf.py --instructions --sft-share 0.25 --iterations 3  # the policy's replies ranked too
+Figures: the greedy replies' behaving rate on the 115 test dialogues and on the same with two earlier exchanges
+(deep), for the SFT model and after PPO, by behaviour; the reward model's pairwise accuracy on fresh validation
+comparisons and the oracle fraction of its pick of 16 (zoo.chat_reward_model). One row per run.
 
-Conclusion (experiments/results/chat_rlhf.md): with the gold reward a cautious PPO (beta 0.3, lr 3e-5) raises every
-held-out rate (test 0.817 -> 0.887). Against every learned reward model tried (noiseless, careless, retrained on the
-policy's own replies) PPO stays within noise of SFT or gets worse: the reward model is what holds PPO back.
+Rows before 2026-12-05 came from this script's earlier pipeline (SFT on a share of the dialogues, a reward model
+without demonstrations; `git show 3949d54:experiments/chat_rlhf.py`).
 """
 import argparse
-import copy
 import json
-import random
+import os
 import time
 
 import torch
 
-from minigpt import tinyworld, zoo
-from minigpt.ppo import PPOTrainer, labeler_reward
-from minigpt.reward import RewardModel, pairwise_accuracy, train_reward_model
+from minigpt import zoo
+from minigpt.ppo import labeler_reward
+from minigpt.reward import RewardModel
+from minigpt.tinyworld import DialogueLabeler
 
 import record_results
 
 
-def shares(train, sft_share, seed=0):
-    """(SFT share, PPO share) of the training dialogues, shuffled with seed; at sft_share 1 both are all of them."""
-    if sft_share >= 1:
-        return train, train
-    shuffled = train[:]
-    random.Random(seed).shuffle(shuffled)
-    cut = round(sft_share * len(shuffled))
-    return shuffled[:cut], shuffled[cut:]
-
-
-def task_pieces(instructions):
-    """What differs between ChatGPT's dialogues and (--instructions) InstructGPT's instructions: the splits, the
-    labeler (and its careless twin), the SFT model and recipe, the demonstrations SFT always learns besides its
-    share, what is measured on greedy replies, and what a PPO prompt is."""
-    ins, dia = tinyworld.instructions(seed=0), tinyworld.dialogues(seed=0)
-    if instructions:
-        gold = tinyworld.GoldLabeler(ins)
-        return {"splits": ins, "gold": gold,
-                "noisy": lambda careless: tinyworld.GoldLabeler(ins, careless=careless, seed=1), "shipped": "sft",
-                "recipe": zoo.sft_recipe(), "always": {"train": [], "validation": ins["validation"]},
-                "measure": lambda model, items: zoo.judge_replies(model, items, gold)[0], "prompt": lambda i: i.prompt}
-    gold = tinyworld.DialogueLabeler()
-    return {"splits": dia, "gold": gold, "noisy": lambda careless: tinyworld.DialogueLabeler(careless=careless, seed=1),
-            "shipped": "chat-sft", "recipe": zoo.chat_sft_recipe(),
-            "always": {"train": ins["train"], "validation": ins["validation"] + dia["validation"]},
-            "measure": lambda model, items: zoo.behaviour_rates(model, items, gold)["all"], "prompt": lambda d: d}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instructions", action="store_true", help="InstructGPT's instructions instead of dialogues")
-    parser.add_argument("--sft-share", type=float, default=0.5, help="the share of training prompts SFT learns")
-    parser.add_argument("--rounds", type=int, default=12)
-    parser.add_argument("--careless", type=float, default=0.0, help="the labeler's share of random rankings")
-    parser.add_argument("--temperatures", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.0],
-                        help="the temperatures of the reward model's training comparisons (its held-out ones: 0.5-2)")
-    parser.add_argument("--rm-epochs", type=float, default=3)
+    parser.add_argument("--rounds", type=int, help="the reward model's rounds of comparisons (recipe: 24)")
     parser.add_argument("--reward", choices=["rm", "gold"], default="rm")
-    parser.add_argument("--beta", type=float, default=zoo.PPO_SETTINGS["beta"])
-    parser.add_argument("--lr", type=float, default=zoo.PPO_SETTINGS["learning_rate"])
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--every", type=int, default=10)
-    parser.add_argument("--iterations", type=int, default=1, help="split PPO into this many stages; before each "
-                        "stage after the first, --iteration-rounds rounds of the policy's replies to the PPO share are "
-                        "ranked and added to the comparisons, and a new reward model is trained on them all")
-    parser.add_argument("--iteration-rounds", type=int, default=4)
+    parser.add_argument("--gold-scale", type=float, default=zoo.GOLD_SCALE, help="--reward gold: the labeler x this")
+    parser.add_argument("--beta", type=float)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--prompts", type=int, help="PPO's prompts: the hardest this many training conversations")
+    parser.add_argument("--fresh", type=int, nargs="*", help="seeds of the fresh dialogues among the prompts")
+    parser.add_argument("--per-kind", choices=["yes", "no"], help="PPO's prompts: the hardest of each kind, or of all")
+    parser.add_argument("--share", type=float, help="chat-sft's recipe with SFT on this share of the training "
+                        "dialogues (trained now, or from your cache); the rest are prompts of steps 2 and 3")
+    parser.add_argument("--seed", type=int, default=0, help="PPO's seed (the reward model's stays the recipe's)")
+    parser.add_argument("--rm-cache", help="keep the reward model's weights and figures in this file, and reuse them "
+                        "when the file exists (for PPO runs against one reward model)")
     parser.add_argument("--out", help="write the results as JSON here")
     record_results.add_options(parser)
     args = parser.parse_args(argv)
-    from minigpt.model import set_dropout
-    from minigpt.reward import labeler_agreement
 
-    tok, task = zoo.tokenizer(chat=True), task_pieces(args.instructions)
-    splits, gold = task["splits"], task["gold"]
-    sft_share, ppo_share = shares(splits["train"], args.sft_share)
+    recipe = zoo.chat_rlhf_recipe()
+    if args.rounds:
+        recipe["rm"] = {**recipe["rm"], "rounds": args.rounds}
+    settings = {**recipe["settings"], **({"beta": args.beta} if args.beta is not None else {}),
+                **({"learning_rate": args.lr} if args.lr else {})}
+    recipe = {**recipe, "settings": settings, "seed": args.seed, **({"steps": args.steps} if args.steps else {}),
+              **({"prompts": args.prompts} if args.prompts else {}),
+              **({"fresh": args.fresh} if args.fresh is not None else {}),
+              **({"per_kind": args.per_kind == "yes"} if args.per_kind else {})}
+    if args.share:
+        recipe["sft"] = {**recipe["sft"], "share": args.share}
     start = time.perf_counter()
-    if args.sft_share >= 1:
-        sft, _ = zoo.load(task["shipped"], progress=False)
-    else:
-        base, _ = zoo.load("base", progress=False)
-        demonstrations = {"train": task["always"]["train"] + sft_share, "validation": task["always"]["validation"]}
-        sft, _ = zoo.fine_tuned(base, demonstrations, task["recipe"], on_epoch=lambda trainer: {}, curve=[],
-                                progress=True)
+    sft, _ = zoo.CHAT_SFT.load(recipe["sft"])
     sft.eval()
-    evaluated = {"SFT share": sft_share, "PPO share": ppo_share, "validation": splits["validation"],
-                 "test": splits["test"]}
-
-    def rates(model):
-        return {name: round(task["measure"](model, items), 3) for name, items in evaluated.items()}
-
-    result = {"args": vars(args), "SFT": rates(sft)}
-    print(json.dumps(result), flush=True)
-    noisy = task["noisy"](args.careless)
-    data = {"train": zoo.comparisons(sft, ppo_share, noisy, rounds=args.rounds, temperatures=args.temperatures),
-            "validation": zoo.comparisons(sft, splits["validation"], noisy, rounds=3, seed=1000),
-            "test": zoo.comparisons(sft, splits["test"], noisy, rounds=3, seed=2000)}
-
-    def reward_model():
-        """A reward model trained from the SFT weights on data["train"], and its accuracy (printed, and kept)."""
-        torch.manual_seed(0)
-        rm = RewardModel(set_dropout(copy.deepcopy(sft), 0.0), tok)
-        train_reward_model(rm, tok, data, epochs=args.rm_epochs, learning_rate=1e-3, batch_size=32, grouped=True,
-                           seed=0, evals_per_epoch=1, progress=True)
-        result.setdefault("reward models", []).append(
-            {"comparisons": len(data["train"]), "labeler agreement": labeler_agreement(data["train"], gold),
-             "RM accuracy": {s: round(pairwise_accuracy(rm, tok, data[s], gold), 3) for s in ("validation", "test")}})
-        print(json.dumps(result["reward models"][-1]), flush=True)
-        return rm
-
-    rm = reward_model()
-    config = zoo.ppo_config(beta=args.beta, learning_rate=args.lr, value_warmup=3, value_clip=10.0)
-    score = labeler_reward(gold, 3.0) if args.reward == "gold" else None  # the gold labeler x 3: PPO's best case
-    trainer = PPOTrainer(copy.deepcopy(sft), sft, rm, tok, prompts=[task["prompt"](item) for item in ppo_share],
-                         config=config, labeler=gold, score=score)
-    result["curve"] = []
-    stage = args.steps // args.iterations
-    for step in range(1, args.steps + 1):
-        if args.reward == "rm" and step > 1 and (step - 1) % stage == 0 and (step - 1) // stage < args.iterations:
-            # iterated collection: the policy's own replies, ranked, join the comparisons; a new reward model
-            new = zoo.comparisons(trainer.policy, ppo_share, noisy, rounds=args.iteration_rounds, seed=100 * step,
-                                  temperatures=args.temperatures)
-            print(json.dumps({"step": step, "the reward model on the policy's new replies":
-                              round(pairwise_accuracy(trainer.reward_model, tok, new, gold), 3)}), flush=True)
-            data["train"] += new
-            trainer.reward_model = reward_model()
-        stats = trainer.step()
-        if step % args.every == 0:
-            result["curve"].append({"step": step, "kl": round(stats["kl"], 3), "gold": round(stats["gold"], 3),
-                                    **rates(trainer.policy)})
-            print(json.dumps(result["curve"][-1]), flush=True)
-    if not args.instructions:
-        result["test by behaviour"] = {name: {k: round(v, 3) for k, v in zoo.behaviour_rates(model, splits["test"],
-                                                                                             gold).items()}
-                                       for name, model in (("SFT", sft), ("PPO", trainer.policy))}
-        print(json.dumps(result["test by behaviour"]))
-    result["seconds"] = round(time.perf_counter() - start)
-    shown = ("PPO share", "validation", "test")
-    last = result["curve"][-1] if result["curve"] else {}
-    after = (" / ".join(str(last[name]) for name in shown) + f" (step {last['step']})") if last else "-"
+    if args.rm_cache and os.path.exists(args.rm_cache):
+        saved = torch.load(args.rm_cache, weights_only=True)
+        rm = RewardModel(zoo.CHAT_SFT.load(recipe["sft"], progress=False)[0], zoo.tokenizer(chat=True))
+        rm.load_state_dict(saved["state"])
+        rm_figures = json.loads(saved["figures"])
+    else:
+        rm, rm_figures = zoo.chat_reward_model(sft, recipe)
+        rm_figures = {k: v for k, v in rm_figures.items() if k not in ("history", "curve")}
+        if args.rm_cache:
+            torch.save({"state": rm.state_dict(), "figures": json.dumps(rm_figures)}, args.rm_cache)
+    rm.eval()
+    print(json.dumps({"reward model": rm_figures}), flush=True)
+    score = labeler_reward(DialogueLabeler(), args.gold_scale) if args.reward == "gold" else None
+    trainer, curve = zoo.chat_ppo(sft, rm, recipe, reward=score)
+    for point in curve:
+        print(json.dumps(point), flush=True)
+    result = {"args": vars(args), "reward model": rm_figures, "curve": curve,
+              "test": {name: zoo.measure_chat(model) for name, model in (("SFT", sft), ("PPO", trainer.policy))},
+              "seconds": round(time.perf_counter() - start)}
+    for name, figures in result["test"].items():
+        print(name, json.dumps({k: round(v, 3) for k, v in figures.items()}), flush=True)
+    sft_test, ppo_test = result["test"]["SFT"], result["test"]["PPO"]
+    worst = min(ppo_test[k] - sft_test[k] for k in sft_test if k.startswith("test ") and k != "test behaves")
     record_results.record(__file__, [{
-        "options": record_results.options(argv), "task": "instructions" if args.instructions else "dialogues",
-        "RM accuracy val / test": " / ".join(str(a) for a in result["reward models"][-1]["RM accuracy"].values()),
-        "SFT": " / ".join(str(result["SFT"][name]) for name in shown),
-        "at the last step": after,
-        "KL at the end": last.get("kl", "-"), "seconds": result["seconds"]}], args)
+        "options": record_results.options(argv), "rounds": recipe["rm"]["rounds"],
+        "RM accuracy / oracle fraction": f"{rm_figures['pairwise accuracy']:.3f} / {rm_figures['oracle fraction']:.2f}",
+        "test SFT -> PPO": f"{sft_test['test behaves']:.3f} -> {ppo_test['test behaves']:.3f}",
+        "worst behaviour change": f"{worst:+.3f}",
+        "deep test SFT -> PPO": f"{sft_test['deep test behaves']:.3f} -> {ppo_test['deep test behaves']:.3f}",
+        "validation at the steps": " / ".join(f"{p['validation']:.3f}" for p in curve),
+        "KL at the end": f"{curve[-1].get('kl', float('nan')):.2f}", "seconds": result["seconds"]}], args)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)

@@ -194,10 +194,10 @@ def _comparison_round(model, tokenizer, items, labeler, *, k, temperatures, max_
 def with_demonstrations(comparisons, items, labeler, *, own=True, foils=0, seed=0):
     """The comparisons with demonstrations among their responses, ranked again by the labeler: each prompt's own
     demonstration (own=True), and `foils` demonstrations drawn with seed from the prompts of the same kind (right in
-    form, mostly wrong in content: the prompt's own may be drawn too). items: the Instructions the comparisons'
-    prompts come from. A demonstration is written as the course's replies are, " {response}<|end|>", and is not
-    added where it is already among the responses."""
-    rng, by_prompt, by_kind = random.Random(seed), {item.prompt: item for item in items}, {}
+    form, mostly wrong in content: the prompt's own may be drawn too). items: the Instructions (or Dialogues, each
+    its own prompt) the comparisons' prompts come from. A demonstration is written as the course's replies are,
+    " {response}<|end|>", and is not added where it is already among the responses."""
+    rng, by_prompt, by_kind = random.Random(seed), {getattr(item, "prompt", item): item for item in items}, {}
     for item in items:
         by_kind.setdefault(item.kind, []).append(item)
     made = []

@@ -100,3 +100,37 @@ def test_gold_score_adds_the_general_rules_to_the_behaviour_and_rank_orders_by_i
     assert LABELER.rank(d, replies) == [1, 2, 3, 0]  # ties: the shorter first
     with pytest.raises(ValueError, match="at least 2"):
         LABELER.rank(d, replies[:1])
+
+
+def test_deep_dialogues_ask_the_same_request_after_earlier_exchanges_that_keep_its_meaning():
+    from minigpt.tinyworld import deep_dialogues, instructions
+    from minigpt.tinyworld.dialogues import NEUTRAL_KINDS
+    ins, pronoun = instructions(seed=0), {p.name: p.pronoun for p in World().people}
+    for split in ("train", "test"):
+        deep = deep_dialogues(SPLITS[split], ins[split], seed=0)
+        pool = {(i.prompt, i.response) for i in ins[split] if i.kind in NEUTRAL_KINDS}
+        pool |= {(d.turns[0][1], d.reply) for d in SPLITS[split] if len(d.turns) == 1}
+        about = {(d.turns[0][1], d.reply): d.item[0] for d in SPLITS[split] if len(d.turns) == 1}
+        assert len(deep) == len(SPLITS[split]) and deep == deep_dialogues(SPLITS[split], ins[split], seed=0)
+        for short, d in zip(SPLITS[split], deep):
+            earlier = d.turns[: len(d.turns) - len(short.turns)]
+            assert d.turns[len(earlier):] == short.turns and (d.reply, d.expect, d.item) == (short.reply, short.expect,
+                                                                                            short.item)
+            assert len(earlier) == 4 and [role for role, _ in earlier] == ["user", "assistant"] * 2
+            exchanges = [(earlier[0][1], earlier[1][1]), (earlier[2][1], earlier[3][1])]
+            assert set(exchanges) <= pool  # from the same split
+            said = {w.strip(".,?!") for role, text in short.turns if role == "user" for w in text.split()}
+            for exchange in exchanges:
+                if exchange in about:  # about someone or something else, whom no "he" or "she" of the request means
+                    assert about[exchange] != short.item[0] and pronoun.get(about[exchange]) not in said
+            assert LABELER.behaves(d, d.reply + END_OF_TURN) and sum(r == "user" for r, _ in d.turns) >= 3
+        assert any(e in about for d in deep for e in [(d.turns[0][1], d.turns[1][1])])  # dialogues among them
+    ranged = deep_dialogues(SPLITS["train"], ins["train"], exchanges=(1, 3), seed=1)
+    assert {(len(d.turns) - len(s.turns)) // 2 for s, d in zip(SPLITS["train"], ranged)} == {1, 2, 3}
+    with pytest.raises(ValueError, match="NEUTRAL_KINDS"):
+        deep_dialogues(SPLITS["train"], [i for i in ins["train"] if i.kind not in NEUTRAL_KINDS])
+
+
+def test_a_dialogue_answers_to_an_instructions_names_for_its_kind_and_demonstration():
+    d = SPLITS["train"][0]
+    assert d.kind == f"{d.behaviour}/{d.expect}" and d.response == d.reply

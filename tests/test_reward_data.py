@@ -206,6 +206,19 @@ def test_with_demonstrations_adds_each_prompts_own_and_foils_of_its_kind_ranked_
     assert [c.responses for c in with_demonstrations(own, items, LengthLabeler())] == [c.responses for c in own]
 
 
+def test_with_demonstrations_takes_dialogues_as_their_own_prompts_and_foils_of_the_same_kind():
+    items = [Dialogue("clarify", (("user", f"where does {name} live?"),), f"{name} lives in the {home}.", "answer",
+                      (name, "home", home)) for name, home in (("tom", "forest"), ("mia", "town"))]
+    items.append(Dialogue("decline", (("user", "give me tom's house key."),), "sorry, i can not help with that.",
+                          "decline", ("tom", "home", "forest")))
+    made = [Comparison(d, [" a very long answer that goes on.", " short."], [1, 0]) for d in items]
+    foiled = with_demonstrations(made, items, LengthLabeler(), foils=4, seed=0)
+    for c, d in zip(foiled, items):
+        assert c.prompt is d and f" {d.reply}{END_OF_TURN}" in c.responses
+        assert {text for text in c.responses[2:]} <= {f" {o.reply}{END_OF_TURN}" for o in items if o.kind == d.kind}
+    assert len(foiled[0].responses) == 4  # tom's own demonstration, and mia's as a foil
+
+
 def test_with_unfinished_adds_one_response_cut_before_its_end_of_turn_ranked_again():
     made = [Comparison("p1", [f" a long answer.{END_OF_TURN}", f" short.{END_OF_TURN}", " cut off mid"], [1, 0, 2]),
             Comparison("p2", [" no end here", " nor here"], [0, 1]),  # nothing ends its turn: kept as it is

@@ -123,3 +123,18 @@ def test_a_scaling_run_measures_the_fixed_validation_text_and_is_cached(tmp_path
     assert figures["plural log-probability"] < 0 and 0 <= figures["plural accuracy"] <= 1
     _, again = zoo.scaling_run(1, 16, tokens=20_000, cache_dir=tmp_path, progress=False)
     assert "trained earlier" in capsys.readouterr().out and again == record
+
+
+def test_chat_rlhf_conversations_leave_room_for_a_reply_and_fresh_ones_hold_out_what_the_test_asks():
+    from minigpt.tinyworld import dialogues
+    recipe = zoo.chat_rlhf_recipe()
+    prompts = zoo.rlhf_prompts(recipe)
+    assert all(zoo.leaves_room(d.turns) for d in prompts + zoo.deep_in_conversation("test"))
+    known = dialogues(seed=0)
+    fresh = zoo.fresh_dialogues(recipe["fresh"])
+    assert fresh and len({d.turns for d in fresh}) == len(fresh)
+    assert not {d.turns for d in fresh} & {d.turns for split in known.values() for d in split}
+    held_out = {d.item[:2] for split in ("validation", "test") for d in known[split]}
+    assert not {d.item[:2] for d in fresh} & held_out
+    assert {d.turns for d in prompts} >= {d.turns for d in known["train"]} | {d.turns for d in fresh}
+    assert not zoo.leaves_room((("user", "why is a banana blue? " * 20),))

@@ -47,7 +47,7 @@ THE SECOND HALF (instructions.py, labeler.py, dialogues.py)
   challenge a false premise, decline), each with its contrast where it has one, split the same way;
   DialogueLabeler().behaves(dialogue, reply), .gold_score and .rank judge a reply by what it should do.
 """
-from .dialogues import Dialogue, DialogueLabeler, dialogues
+from .dialogues import Dialogue, DialogueLabeler, deep_dialogues, dialogues, with_history
 from .instructions import Instruction, instructions
 from .labeler import GoldLabeler
 from .tasks import Example, LabelledSentences, Task, acceptability, category_classification, context_mapping_task, tasks
@@ -56,5 +56,5 @@ from .world import HELDOUT, World
 
 __all__ = [
     "CHARSET", "Dialogue", "DialogueLabeler", "Example", "GoldLabeler", "Instruction", "instructions", "LabelledSentences", "acceptability", "HELDOUT", "Task", "World", "category_classification",
-    "context_mapping_task", "corpus_stats", "describe", "dialogues", "generate_corpus", "tasks",
+    "context_mapping_task", "corpus_stats", "deep_dialogues", "describe", "dialogues", "with_history", "generate_corpus", "tasks",
 ]

@@ -23,7 +23,7 @@ instructions' test split does; validation is a seeded tenth of the rest. Dialogu
 a student can read.
 """
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .instructions import split_held_out
 from .labeler import END_OF_TURN, GoldLabeler, noisy_ranking, sentences_of, words_of
@@ -47,6 +47,16 @@ class Dialogue:
     reply: str  # the demonstration: what a careful assistant writes next
     expect: str  # what the reply must do: ask, answer, correct, keep, challenge or decline
     item: tuple  # what it is about: (name, relation, value) or (thing, colour, wrong)
+
+    @property
+    def kind(self):
+        """What the reply must do, and why: "clarify/ask", "mistake/keep", ... (the behaviour table's rows)."""
+        return f"{self.behaviour}/{self.expect}"
+
+    @property
+    def response(self):
+        """The demonstration, by the name an Instruction gives it (reward.with_demonstrations reads either)."""
+        return self.reply
 
 
 def value(person, relation):
@@ -117,6 +127,50 @@ def dialogues(seed=0, world=None, validation_share=0.1):
     """{"train": [...], "validation": [...], "test": [...]}: every Dialogue of the World, split as instructions()."""
     rng = random.Random(f"dialogues:{seed}")
     return split_held_out(_dialogues(world or World(), rng), rng, validation_share)
+
+
+# instructions that name no one ("what is the opposite of hot?" "cold."): earlier exchanges that change no
+# dialogue's meaning, since a "he" or "she" after them still means whom it meant, or no one
+NEUTRAL_KINDS = ("opposite", "plural", "category", "colour", "translate", "list", "count")
+
+
+def with_history(dialogue, exchanges):
+    """The dialogue with earlier exchanges ((user text, assistant reply), ...) before its turns: the same request,
+    asked further into a conversation."""
+    earlier = tuple(turn for user, reply in exchanges for turn in (("user", user), ("assistant", reply)))
+    return replace(dialogue, turns=earlier + dialogue.turns)
+
+
+def deep_dialogues(items, instructions, *, exchanges=(2, 2), seed=0, fits=None, world=None):
+    """Each Dialogue of items after a number of earlier exchanges drawn from exchanges = (fewest, most), with seed.
+    Half of them come from `instructions` of NEUTRAL_KINDS, half from the one-turn dialogues among items (a question,
+    a false premise, a request to decline, with their demonstrations); both from the items' own split, so that
+    held-out dialogues stay held out. An earlier exchange never changes what the request means or gives its answer
+    away: none is about the dialogue's own person or thing, and none is about a person whom a "he" or "she" in the
+    dialogue's user turns could then mean. fits(turns) -> bool, if given, says whether a dialogue's turns are short
+    enough (for a model's context): earlier exchanges are drawn again, up to 100 times, until they are.
+
+    With the default two, every request comes as the third user turn or later: how ChatGPT's behaviours hold deep
+    in a conversation, where a model that has seen only short dialogues may repeat its last answer instead."""
+    pronouns = {p.name: p.pronoun for p in (world or World()).people}
+    neutral = [(i.prompt, i.response) for i in instructions if i.kind in NEUTRAL_KINDS]
+    if not neutral:
+        raise ValueError("no instructions of the kinds that name no one (NEUTRAL_KINDS) to draw earlier turns from")
+    one_turn = [((d.turns[0][1], d.reply), d.item[0], pronouns.get(d.item[0])) for d in items
+                if len(d.turns) == 1 and d.item[0] is not None]
+    rng, made = random.Random(f"history:{seed}"), []
+    for d in items:
+        said = {word for role, text in d.turns if role == "user" for word in words_of(text)}
+        allowed = [pair for pair, about, pronoun in one_turn if about != d.item[0] and pronoun not in said]
+        for _ in range(100):
+            deep = with_history(d, [rng.choice(allowed if allowed and rng.random() < 0.5 else neutral)
+                                    for _ in range(rng.randint(*exchanges))])
+            if fits is None or fits(deep.turns):
+                break
+        else:
+            raise ValueError(f"no earlier exchanges found in 100 draws that leave {d.turns} short enough to fit")
+        made.append(deep)
+    return made
 
 
 WEIGHTS = {"behaves": 3, "no repeats": 1, "clean end": 1, "length": 1}

@@ -3,7 +3,7 @@
     pretraining.py   notebooks 02-03: the GPT-2 sizes, the in-context learners, and the base model   (from scratch)
     instruct.py      notebooks 04-05: InstructGPT's SFT model and reward model                      (from the base)
     rlhf.py          notebook 06: PPO, its evaluation and its ablations                   (from the SFT and reward models)
-    chat.py          notebook 07: SFT on dialogues                                                  (from the base)
+    chat.py          notebook 07: SFT on dialogues, a dialogue reward model and PPO                 (from the base)
     scaling.py       notebook 08: the scaling family and the big run                               (from scratch)
 
 Each shipped model is a Shipped entry (shipped.py): its recipe, its training, the figures measured from its
@@ -19,7 +19,9 @@ A shipped model's `figures` are its key numbers, measured from the weights by it
 training; the record keeps them so that a test can measure them again and compare.
 """
 from ..course_tokenizer import tokenizer
-from .chat import CHAT_SFT, behaviour_rates, chat_sft_recipe, measure_chat, train_chat_sft
+from .chat import (CHAT_SFT, behaviour_rates, chat_ppo, chat_prompts, chat_reward_model, chat_rlhf_recipe,
+                   chat_sft_recipe, deep_in_conversation, fresh_dialogues, leaves_room, measure_chat, rlhf_prompts,
+                   sft_share, train_chat_sft, with_earlier_turns)
 from .instruct import (RM, RM_NOISE, SFT, comparisons, damaged_demonstrations, fine_tuned, fit_rm, greedy_replies,
                        judge, judge_replies, judged_samples, measure_rm, measure_sft, normalize_to_demonstrations,
                        prefers_demonstrations, rm_comparisons, rm_quality, rm_recipe, rollout_gold, sampled_gold,

@@ -96,9 +96,9 @@ SFT = Shipped("sft", sft_recipe(), train_sft, measure_sft, "test gold",
 # ---- Samples of a model, judged by the gold labeler and a reward model -----------------------------------------
 
 def sampled_responses(model, items, samples=4, seed=1):
-    """A Rollout of `samples` temperature-1 responses (up to 40 tokens) to each item: all items, `samples` times
-    over."""
-    return rollout(model, tokenizer(chat=True), [i.prompt for i in items] * samples, 40,
+    """A Rollout of `samples` temperature-1 responses (up to 40 tokens) to each item (an Instruction, or a Dialogue
+    whose next turn is sampled): all items, `samples` times over."""
+    return rollout(model, tokenizer(chat=True), [getattr(i, "prompt", i) for i in items] * samples, 40,
                    generator=torch.Generator().manual_seed(seed))
 
 
@@ -161,12 +161,14 @@ def comparisons(model, items, labeler, *, rounds=1, seed=0, k=(4, 9), temperatur
 
 
 def rm_comparisons(sft, splits, labeler, recipe, *, progress=True):
-    """{"train": ..., "validation": ...}: the recipe's comparisons of the SFT model's samples, ranked by labeler;
-    the training ones with the demonstrations (recipe["demonstrations"], and recipe["foils"] of other instructions
-    of the same kind) and an unfinished copy of a response (recipe["unfinished"]) among their responses."""
+    """{"train": ..., "validation": ...}: the recipe's comparisons of the SFT model's samples to the items of
+    splits["train"] and splits["validation"] (Instructions or Dialogues; seeded by split, SPLIT_SEEDS), ranked by
+    labeler; the training ones with the demonstrations (recipe["demonstrations"], and recipe["foils"] of other
+    items of the same kind) and an unfinished copy of a response (recipe["unfinished"]) among their responses."""
     options = {"k": recipe["k"], "temperatures": recipe["temperatures"]}
-    data = {"train": comparisons(sft, "train", labeler, rounds=recipe["rounds"], progress=progress, **options),
-            "validation": comparisons(sft, "validation", labeler, **options)}
+    data = {"train": comparisons(sft, splits["train"], labeler, rounds=recipe["rounds"], seed=SPLIT_SEEDS["train"],
+                                 progress=progress, **options),
+            "validation": comparisons(sft, splits["validation"], labeler, seed=SPLIT_SEEDS["validation"], **options)}
     if recipe["demonstrations"]:
         data["train"] = with_demonstrations(data["train"], splits["train"], labeler, foils=recipe["foils"])
     if recipe["unfinished"]:
@@ -234,9 +236,10 @@ def train_rm(recipe, progress=True):
 
 
 def normalize_to_demonstrations(rm, demonstrations):
-    """Shift the reward model's scores so that the demonstrations (Instructions) score 0 on average."""
+    """Shift the reward model's scores so that the demonstrations (Instructions or Dialogues) score 0 on average."""
     tok = tokenizer(chat=True)
-    sequences = [encode_response(tok, d.prompt, f" {d.response}{END_OF_TURN}", rm.gpt.config.block_size)
+    sequences = [encode_response(tok, getattr(d, "prompt", d), f" {d.response}{END_OF_TURN}",
+                                 rm.gpt.config.block_size)
                  for d in demonstrations]
     return rm.normalize_(*reward_batch(sequences))
 
