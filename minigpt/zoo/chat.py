@@ -136,13 +136,12 @@ def fresh_dialogues(seeds):
 
 
 def rlhf_prompts(recipe):
-    """The conversations of ChatGPT's steps 2 and 3: the training dialogues short and deep (chat_prompts), and the
-    fresh ones of recipe["fresh"] (fresh_dialogues)."""
-    sft_dialogues, rest = sft_share(recipe["sft"])
-    if rest:  # the dialogues SFT did not learn, short and deep
-        rest += with_earlier_turns(rest, "train", (1, 2), recipe["prompts_seed"])
-        return rest + fresh_dialogues(recipe["fresh"])
-    return chat_prompts("train", recipe["prompts_seed"]) + fresh_dialogues(recipe["fresh"])
+    """The conversations of ChatGPT's steps 2 and 3: the training dialogues (those SFT did not learn, when the SFT
+    recipe has a "share"), each also after 1 or 2 earlier exchanges, and the fresh ones of recipe["fresh"]."""
+    _, rest = sft_share(recipe["sft"])
+    items = rest or dialogues(seed=recipe["sft"]["dialogues_seed"])["train"]  # what SFT did not learn, if anything
+    deep = with_earlier_turns(items, "train", (1, 2), recipe["prompts_seed"])
+    return items + deep + fresh_dialogues(recipe["fresh"])
 
 
 def chat_rlhf_recipe(seed=0):
@@ -179,10 +178,10 @@ def chat_reward_model(sft, recipe, *, progress=True):
 
 
 def chat_ppo(sft, rm, recipe, *, reward=None, progress=True):
-    """(trainer, curve): PPO from a copy of sft (trainer.policy) against rm (or the reward `score` function given as reward) on the
-    recipe's PPO prompts; the curve holds, at step 0 and every recipe["every"] steps, the greedy replies' behaving
-    rate on the validation dialogues ("validation") and on their deep copies ("deep validation"), and PPO's gold
-    score and KL of the step."""
+    """(trainer, curve): PPO from a copy of sft (trainer.policy) against rm (or the `score` function given as
+    reward) on the recipe's PPO prompts; the curve holds, at step 0 and every recipe["every"] steps, the greedy
+    replies' behaving rate on the validation dialogues ("validation") and on their deep copies ("deep
+    validation"), and PPO's gold score and KL of the step."""
     labeler = DialogueLabeler()
     pool = rlhf_prompts(recipe)
     if recipe["per_kind"]:  # the hardest of each kind, so that every behaviour is practised
@@ -194,11 +193,11 @@ def chat_ppo(sft, rm, recipe, *, reward=None, progress=True):
     config = PPOConfig(**{**recipe["settings"], "seed": recipe["seed"]})
     trainer = PPOTrainer(copy.deepcopy(sft), sft, rm, tokenizer(chat=True), prompts=prompts, config=config,
                          labeler=labeler, score=reward)
-    validation = dialogues(seed=0)["validation"]
+    validation, deep = dialogues(seed=0)["validation"], deep_in_conversation("validation")
 
     def evaluate():
         return {"step": trainer.iter, "validation": behaviour_rates(trainer.policy, validation)["all"],
-                "deep validation": behaviour_rates(trainer.policy, deep_in_conversation("validation"))["all"],
+                "deep validation": behaviour_rates(trainer.policy, deep)["all"],
                 **{k: trainer.history[k][-1] for k in ("gold", "kl") if trainer.history.get(k)}}
 
     curve = [evaluate()]
