@@ -31,6 +31,19 @@ def training_compute(n_parameters, tokens):
     return 6 * n_parameters * tokens
 
 
+def training_flops(config, tokens):
+    """Training FLOPs with every matmul counted, for a GPTConfig and the tokens trained on: 3 x the forward pass (the
+    backward pass costs twice the forward), whose matmuls per token are
+        2 x 12 d^2 per layer    the weight matrices: q, k, v, the projection and the MLP's two (Kaplan's 2N)
+        4 T d per layer         the attention's scores Q K^T and weighted sum over a context of T = block_size,
+                                computed densely (then masked), as the kernel does
+        2 d V                   the unembedding, to logits over the vocabulary
+    6 N D leaves out the last two: at notebook 08's widths and context they are a fifth of the total or more."""
+    d, layers, context, vocab = config.n_embd, config.n_layer, config.block_size, config.vocab_size
+    forward = 2 * 12 * d * d * layers + 4 * context * d * layers + 2 * d * vocab
+    return 3 * forward * tokens
+
+
 @dataclass(frozen=True)
 class PowerLaw:
     """L(C) = a C^(-b) + irreducible."""

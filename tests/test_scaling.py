@@ -6,7 +6,8 @@ import torch
 
 from minigpt.model import GPT, GPTConfig, parameter_count
 from minigpt.reward import RewardModel
-from minigpt.scaling import PowerLaw, fit_power_law, prediction_interval, profile_interval, residuals, training_compute
+from minigpt.scaling import (PowerLaw, fit_power_law, prediction_interval, profile_interval, residuals,
+                             training_compute, training_flops)
 from minigpt.training import validation_loss
 
 COMPUTE = np.logspace(9, 12, 7)
@@ -28,6 +29,24 @@ def test_the_parameter_count_without_embeddings_counts_the_blocks_by_hand():
 
 def test_training_compute_is_six_n_d():
     assert training_compute(1_000_000, 2_000_000_000) == 6 * 1_000_000 * 2_000_000_000
+
+
+@pytest.mark.parametrize("d, layers, context, vocab", [(32, 2, 128, 30), (48, 3, 64, 1024)])
+def test_training_flops_count_every_matmul_that_torch_runs(d, layers, context, vocab):
+    from torch.utils.flop_counter import FlopCounterMode
+    from minigpt.model import causal_attention
+    config = GPTConfig(vocab_size=vocab, block_size=context, n_layer=layers, n_head=d // 8, n_embd=d)
+    model, batch = GPT(config), 3
+    x, y = torch.randint(0, vocab, (batch, context)), torch.randint(0, vocab, (batch, context))
+    with FlopCounterMode(display=False) as counted:  # the weights' and the unembedding's matmuls, both passes
+        model(x, y)[1].backward()
+    q, k, v = (torch.randn(batch, d // 8, context, 8, requires_grad=True) for _ in range(3))
+    with FlopCounterMode(display=False) as attention:  # one layer's attention, written out as matmuls
+        causal_attention(q, k, v).sum().backward()
+    total = counted.get_total_flops() + layers * attention.get_total_flops()
+    assert training_flops(config, batch * context) == total
+    assert training_flops(config, batch * context) > training_compute(parameter_count(model, embeddings=False),
+                                                                      batch * context)
 
 
 def test_fit_recovers_a_known_law_exactly():

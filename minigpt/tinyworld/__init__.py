@@ -46,15 +46,21 @@ THE SECOND HALF (instructions.py, labeler.py, dialogues.py)
   dialogues(seed) -> {"train", "validation", "test"}: ChatGPT's five behaviours (clarify, follow up, admit a mistake,
   challenge a false premise, decline), each with its contrast where it has one, split the same way;
   DialogueLabeler().behaves(dialogue, reply), .gold_score and .rank judge a reply by what it should do.
+
+FOR SCALING (longtail.py)
+  LongTailWorld(people, exponent): made-up people with six facts each, mentioned with frequencies falling as a
+  power of their rank; .text(n, seed) writes lines about them, .floor(lines) is the text's exact entropy per
+  character, the loss of a model that knows the world perfectly.
 """
 from .dialogues import Dialogue, DialogueLabeler, deep_dialogues, dialogues, with_history
 from .instructions import Instruction, instructions
 from .labeler import GoldLabeler
+from .longtail import LongTailWorld
 from .tasks import Example, LabelledSentences, Task, acceptability, category_classification, context_mapping_task, tasks
 from .text import CHARSET, corpus_stats, describe, generate_corpus
 from .world import HELDOUT, World
 
 __all__ = [
-    "CHARSET", "Dialogue", "DialogueLabeler", "Example", "GoldLabeler", "Instruction", "instructions", "LabelledSentences", "acceptability", "HELDOUT", "Task", "World", "category_classification",
+    "CHARSET", "Dialogue", "DialogueLabeler", "Example", "GoldLabeler", "Instruction", "instructions", "LabelledSentences", "LongTailWorld", "acceptability", "HELDOUT", "Task", "World", "category_classification",
     "context_mapping_task", "corpus_stats", "deep_dialogues", "describe", "dialogues", "with_history", "generate_corpus", "tasks",
 ]
