@@ -35,7 +35,7 @@ def char_tokenizer():
 
 
 @torch.no_grad()
-def line_losses(model, tok, lines):
+def line_losses(model, tok, world, lines):
     """Per line: (nats of the whole line and its newline, [nats of each fact's value]) with the line read after a
     newline."""
     model.eval()
@@ -53,7 +53,7 @@ def line_losses(model, tok, lines):
         nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-100, reduction="none").view(y.shape)
         for i, (person, line) in enumerate(chunk):
             spans, at = [], 0
-            for value in WORLD.facts[person].values():  # nll[i, t] is the loss of predicting line[t]
+            for value in world.facts[person].values():  # nll[i, t] is the loss of predicting line[t]
                 at = line.index(f" {value}", at) + 1
                 spans.append(nll[i, at : at + len(value)].sum().item())
                 at += len(value)
@@ -61,8 +61,8 @@ def line_losses(model, tok, lines):
     return results
 
 
-def evaluate(model, tok, lines):
-    losses = line_losses(model, tok, lines)
+def evaluate(model, tok, world, lines):
+    losses = line_losses(model, tok, world, lines)
     chars = sum(len(line) + 1 for _, line in lines)
     figures = {"loss": sum(total for total, _ in losses) / chars}
     for lo, hi in BUCKETS:
@@ -72,16 +72,16 @@ def evaluate(model, tok, lines):
     return figures
 
 
-def run(width, args, val_lines):
+def run(width, args, world, tok, val_lines):
     torch.manual_seed(0)
-    config = GPTConfig(vocab_size=len(TOK.chars), block_size=128, n_layer=args.layers, n_head=width // 8,
+    config = GPTConfig(vocab_size=len(tok.chars), block_size=128, n_layer=args.layers, n_head=width // 8,
                        n_embd=width)
     model = GPT(config)
     n = parameter_count(model, embeddings=False)
     tokens = args.tokens_per_parameter * n
     steps = max(20, round(tokens / (8 * 128)))
-    text = WORLD.text(round(steps * 8 * 128 * 1.15 / 96) + 2000, seed=1)
-    data = LMData(TOK.encode(text), 128, 8, val_fraction=0.02)
+    text = world.text(round(steps * 8 * 128 * 1.15 / 96) + 2000, seed=1)
+    data = LMData(tok.encode(text), 128, 8, val_fraction=0.02)
     lr = args.lr_scale / width
     trainer = Trainer(model, data, TrainConfig(max_iters=steps, learning_rate=lr, min_lr=lr / 10,
                                                warmup_iters=steps // 10, eval_interval=steps, eval_iters=1,
@@ -91,7 +91,7 @@ def run(width, args, val_lines):
     seconds = time.perf_counter() - start
     compute = training_flops(config, steps * 8 * 128)  # every matmul: 6 N D undercounts the small widths most
     figures = {"width": width, "N": n, "D": steps * 8 * 128, "C": compute, "seconds": round(seconds, 1),
-               **evaluate(model, TOK, val_lines)}
+               **evaluate(model, tok, world, val_lines)}
     print(json.dumps(figures), flush=True)
     return figures
 
@@ -110,12 +110,11 @@ def main(argv=None):
     parser.add_argument("--out")
     record_results.add_options(parser)
     args = parser.parse_args(argv)
-    global WORLD, TOK
-    WORLD, TOK = LongTailWorld(people=args.people, exponent=args.exponent), char_tokenizer()
-    val_lines = WORLD.lines(args.val_lines, seed=2023)
-    floor = WORLD.floor(val_lines)
-    print(json.dumps({"floor": floor, "entropy per line": WORLD.entropy()}), flush=True)
-    family = [run(w, args, val_lines) for w in args.widths]
+    world, tok = LongTailWorld(people=args.people, exponent=args.exponent), char_tokenizer()
+    val_lines = world.lines(args.val_lines, seed=2023)
+    floor = world.floor(val_lines)
+    print(json.dumps({"floor": floor, "entropy per line": world.entropy()}), flush=True)
+    family = [run(w, args, world, tok, val_lines) for w in args.widths]
     fitted = [f for f in family if f["width"] >= args.fit_from]
     c = np.array([f["C"] for f in fitted])
     excess = np.array([f["loss"] - floor for f in fitted])
@@ -127,7 +126,7 @@ def main(argv=None):
                      "seconds": f["seconds"],
                      **{k: round(v, 3) for k, v in f.items() if k.startswith("facts")}})
     for w in args.predict:
-        f = run(w, args, val_lines)
+        f = run(w, args, world, tok, val_lines)
         excess_hat = math.exp(intercept) * f["C"] ** slope
         loss_hat = floor + excess_hat
         role = (f"x{f['C'] / c.max():.0f}: predicted {loss_hat:.4f} ({loss_hat / f['loss'] - 1:+.1%}), "

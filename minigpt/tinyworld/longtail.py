@@ -18,6 +18,7 @@ the tail last.
     lines = world.lines(100_000, seed=1)      # (person index, text) pairs, drawn with the seed
     world.floor(lines)                         # nats per predicted character of a perfect model
 """
+import itertools
 import math
 import random
 
@@ -81,11 +82,7 @@ class LongTailWorld:
         weights = [(k + 1) ** -exponent for k in range(people)]
         total = math.fsum(weights)
         self.probabilities = [w / total for w in weights]
-        self._cumulative = []
-        running = 0.0
-        for p in self.probabilities:
-            running += p
-            self._cumulative.append(running)
+        self._cumulative = list(itertools.accumulate(self.probabilities))
 
     def line(self, person):
         """The line about a person: their name and every fact, in the one template, without the newline."""
