@@ -14,13 +14,12 @@ import json
 import math
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from minigpt.data import LMData
-from minigpt.model import GPT, GPTConfig, parameter_count
-from minigpt.scaling import training_flops
+from minigpt.model import GPT, IGNORE_INDEX, GPTConfig, parameter_count
+from minigpt.scaling import fit_line, training_flops
 from minigpt.tinyworld.longtail import LongTailWorld
 from minigpt.tokenizers import CharTokenizer
 from minigpt.training import TrainConfig, Trainer
@@ -45,12 +44,13 @@ def line_losses(model, tok, world, lines):
         encoded = [tok.encode("\n" + line + "\n") for _, line in chunk]
         width = max(map(len, encoded))
         x = torch.zeros(len(chunk), width - 1, dtype=torch.long)
-        y = torch.full((len(chunk), width - 1), -100, dtype=torch.long)
+        y = torch.full((len(chunk), width - 1), IGNORE_INDEX, dtype=torch.long)
         for i, ids in enumerate(encoded):
             x[i, : len(ids) - 1] = torch.tensor(ids[:-1])
             y[i, : len(ids) - 1] = torch.tensor(ids[1:])
         logits, _ = model(x)
-        nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-100, reduction="none").view(y.shape)
+        nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE_INDEX, reduction="none")
+        nll = nll.view(y.shape)
         for i, (person, line) in enumerate(chunk):
             spans, at = [], 0
             for value in world.facts[person].values():  # nll[i, t] is the loss of predicting line[t]
@@ -116,25 +116,22 @@ def main(argv=None):
     print(json.dumps({"floor": floor, "entropy per line": world.entropy()}), flush=True)
     family = [run(w, args, world, tok, val_lines) for w in args.widths]
     fitted = [f for f in family if f["width"] >= args.fit_from]
-    c = np.array([f["C"] for f in fitted])
-    excess = np.array([f["loss"] - floor for f in fitted])
-    slope, intercept = np.polyfit(np.log(c), np.log(excess), 1)
-    rows = []
-    for f in family:
-        rows.append({"width": f["width"], "N": f["N"], "C": f"{f['C']:.2e}", "loss": round(f["loss"], 4),
-                     "floor": round(floor, 4), "role": "family" if f["width"] >= args.fit_from else "not fitted",
-                     "seconds": f["seconds"],
-                     **{k: round(v, 3) for k, v in f.items() if k.startswith("facts")}})
+    largest = max(f["C"] for f in fitted)
+    a, b = fit_line([f["C"] for f in fitted], [f["loss"] for f in fitted], floor)  # L - floor = a C^-b
+
+    def row(f, role):
+        return {"width": f["width"], "N": f["N"], "C": f"{f['C']:.2e}", "loss": round(f["loss"], 4),
+                "floor": round(floor, 4), "role": role, "seconds": f["seconds"],
+                **{k: round(v, 3) for k, v in f.items() if k.startswith("facts")}}
+
+    rows = [row(f, "family" if f["width"] >= args.fit_from else "not fitted") for f in family]
     for w in args.predict:
         f = run(w, args, world, tok, val_lines)
-        excess_hat = math.exp(intercept) * f["C"] ** slope
+        excess_hat = a * f["C"] ** -b
         loss_hat = floor + excess_hat
-        role = (f"x{f['C'] / c.max():.0f}: predicted {loss_hat:.4f} ({loss_hat / f['loss'] - 1:+.1%}), "
-                f"excess {excess_hat / (f['loss'] - floor) - 1:+.1%}")
-        rows.append({"width": w, "N": f["N"], "C": f"{f['C']:.2e}", "loss": round(f["loss"], 4),
-                     "floor": round(floor, 4), "role": role, "seconds": f["seconds"],
-                     **{k: round(v, 3) for k, v in f.items() if k.startswith("facts")}})
-    print(f"fit: L - {floor:.4f} = {math.exp(intercept):.3g} C^{slope:.3f}")
+        rows.append(row(f, f"x{f['C'] / largest:.0f}: predicted {loss_hat:.4f} ({loss_hat / f['loss'] - 1:+.1%}), "
+                           f"excess {excess_hat / (f['loss'] - floor) - 1:+.1%}"))
+    print(f"fit: L - {floor:.4f} = {a:.3g} C^-{b:.3f}")
     for row in rows:
         print(row)
     record_results.record(__file__, [{"options": record_results.options(argv), **row} for row in rows], args)
