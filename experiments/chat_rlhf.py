@@ -14,6 +14,7 @@ Rows before 2026-12-05 came from this script's earlier pipeline (SFT on a share 
 without demonstrations; `git show 3949d54:experiments/chat_rlhf.py`).
 """
 import argparse
+import copy
 import json
 import os
 import time
@@ -62,16 +63,20 @@ def main(argv=None):
     start = time.perf_counter()
     sft, _ = zoo.CHAT_SFT.load(recipe["sft"])
     sft.eval()
+    # what decides the reward model: a cache made for other settings is refused, not reused
+    rm_key = json.dumps({k: recipe[k] for k in ("sft", "rm", "fresh", "prompts_seed")}, sort_keys=True)
     if args.rm_cache and os.path.exists(args.rm_cache):
         saved = torch.load(args.rm_cache, weights_only=True)
-        rm = RewardModel(zoo.CHAT_SFT.load(recipe["sft"], progress=False)[0], zoo.tokenizer(chat=True))
+        if saved.get("key") != rm_key:
+            raise SystemExit(f"{args.rm_cache} holds a reward model of other settings; give another --rm-cache")
+        rm = RewardModel(copy.deepcopy(sft), zoo.tokenizer(chat=True))
         rm.load_state_dict(saved["state"])
         rm_figures = json.loads(saved["figures"])
     else:
         rm, rm_figures = zoo.chat_reward_model(sft, recipe)
         rm_figures = {k: v for k, v in rm_figures.items() if k not in ("history", "curve")}
         if args.rm_cache:
-            torch.save({"state": rm.state_dict(), "figures": json.dumps(rm_figures)}, args.rm_cache)
+            torch.save({"state": rm.state_dict(), "figures": json.dumps(rm_figures), "key": rm_key}, args.rm_cache)
     rm.eval()
     print(json.dumps({"reward model": rm_figures}), flush=True)
     score = labeler_reward(DialogueLabeler(), args.gold_scale) if args.reward == "gold" else None
