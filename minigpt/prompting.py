@@ -69,40 +69,46 @@ LOGITS_BUDGET = 2**24  # floats of logits per forward pass (64 MB): sets how man
 
 def score_many(model, tokenizer, queries, normalize="mean"):
     """score_choices for many queries at once: queries is a list of (prompt, choices); returns a list
-    with a list of scores per query.
-
-    All the (prompt, choice) sequences go through the model together, in batches right-padded to the
-    longest sequence: attention is causal, so the padding after a sequence does not change the logits of
-    its own positions. A batch holds as many sequences as fit in LOGITS_BUDGET floats of logits.
-    """
+    with a list of scores per query (batched by continuations_logprobs)."""
     _check_normalize(normalize)
-    block_size = model.config.block_size
-    pairs, owner = [], []  # one (prompt ids, continuation ids) per sequence, and the query it belongs to
+    pairs, owner = [], []  # one (prompt, choice) per sequence, and the query it belongs to
     for q, (prompt, choices) in enumerate(queries):
         if not choices:
             raise ValueError("score_choices needs at least one choice to score")
-        for choice in choices:
-            pairs.append(encode_pair(tokenizer, prompt, choice, block_size))
-            owner.append(q)
-    longest = max((len(p) + len(c) for p, c in pairs), default=1)
+        pairs += [(prompt, choice) for choice in choices]
+        owner += [q] * len(choices)
+    scores = [[] for _ in queries]
+    for q, logprobs in zip(owner, continuations_logprobs(model, tokenizer, pairs)):
+        scores[q].append((logprobs.mean() if normalize == "mean" else logprobs.sum()).item())
+    return scores
+
+
+def continuations_logprobs(model, tokenizer, pairs):
+    """continuation_logprobs for many (prompt, continuation) pairs at once: a list of (len(y),) tensors.
+
+    All the sequences go through the model together, in batches right-padded to the longest sequence:
+    attention is causal, so the padding after a sequence does not change the logits of its own positions.
+    A batch holds as many sequences as fit in LOGITS_BUDGET floats of logits.
+    """
+    block_size = model.config.block_size
+    encoded = [encode_pair(tokenizer, prompt, continuation, block_size) for prompt, continuation in pairs]
+    longest = max((len(p) + len(c) for p, c in encoded), default=1)
     per_batch = max(1, LOGITS_BUDGET // (longest * model.config.vocab_size))
-    flat = []
-    for start in range(0, len(pairs), per_batch):
-        chunk = pairs[start : start + per_batch]
+    results = []
+    for start in range(0, len(encoded), per_batch):
+        chunk = encoded[start : start + per_batch]
         batch = torch.zeros(len(chunk), max(len(p) + len(c) for p, c in chunk), dtype=torch.long,
                             device=_device(model))  # padding id 0
         for i, (prompt_ids, continuation_ids) in enumerate(chunk):
             batch[i, : len(prompt_ids) + len(continuation_ids)] = torch.tensor(prompt_ids + continuation_ids)
         with _evaluating(model):
             logits, _ = model(batch)  # (N, T_max) -> (N, T_max, V)
+            # log P(token t+1 | tokens <= t) at every position, in one call for the batch (token_logprobs, batched)
+            scored = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, batch[:, 1:, None]).squeeze(-1).cpu()
         for i, (prompt_ids, continuation_ids) in enumerate(chunk):
             n = len(prompt_ids) + len(continuation_ids)
-            logprobs = token_logprobs(logits[i, :n], batch[i, :n], len(prompt_ids))  # padding left out
-            flat.append((logprobs.mean() if normalize == "mean" else logprobs.sum()).item())
-    scores = [[] for _ in queries]
-    for q, score in zip(owner, flat):
-        scores[q].append(score)
-    return scores
+            results.append(scored[i, len(prompt_ids) - 1 : n - 1])  # the continuation's tokens; padding left out
+    return results
 
 
 def predict(model, tokenizer, example, prompt=None, *, normalize="mean"):

@@ -12,6 +12,7 @@ from minigpt.prompting import (
     build_prompt,
     few_shot_prompts,
     continuation_logprobs,
+    continuations_logprobs,
     greedy_accuracy,
     greedy_completion,
     predict,
@@ -127,6 +128,16 @@ def test_padding_in_a_batch_does_not_change_the_scores(tokenizer_and_model):
         [a.sum().item() for a in alone], abs=1e-5)
     assert score_choices(model, tokenizer, prompt, choices, normalize="mean") == pytest.approx(
         [a.mean().item() for a in alone], abs=1e-5)
+
+
+def test_many_continuations_at_once_give_each_tokens_logprobs_as_alone(tokenizer_and_model, monkeypatch):
+    tokenizer, model = tokenizer_and_model
+    pairs = [("a b c d", " e f g h."), ("a", " b"), ("c d e f g", " h. a b c")]
+    alone = [continuation_logprobs(model, tokenizer, prompt, c) for prompt, c in pairs]
+    for budget in (10**9, 1):  # everything in one batch (padded); one sequence per batch
+        monkeypatch.setattr("minigpt.prompting.LOGITS_BUDGET", budget)
+        for got, want in zip(continuations_logprobs(model, tokenizer, pairs), alone):
+            assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
 
 
 def test_scoring_many_queries_at_once_equals_scoring_each_alone(tokenizer_and_model, monkeypatch):
