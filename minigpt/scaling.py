@@ -65,6 +65,44 @@ def fit_line(compute, losses, irreducible):
     return math.exp(intercept), -slope
 
 
+def fit_huber(compute, losses, irreducible, *, delta=1e-3):
+    """(a, b) for one L_inf by Chinchilla's Approach 3 (Hoffmann et al. 2022): minimise the Huber loss of the log
+    errors, sum_i Huber_delta(log L_i - log(L_inf + a C_i^(-b))), with L-BFGS from a grid of starting exponents
+    (each start's log a puts the law through the runs' mean), keeping the best. Huber's loss is squared below
+    delta and linear above: with delta = 1e-3, a run that misses by more than 0.1% weighs by its error's size, not
+    its square, so one odd run moves the law less than in least squares (fit_line)."""
+    import torch  # only this fit needs it
+
+    log_c = torch.tensor(np.log(compute), dtype=torch.float64)
+    log_l = torch.tensor(np.log(losses), dtype=torch.float64)
+    excess = np.log(np.asarray(losses, dtype=float) - irreducible)
+
+    def objective(log_a, b):
+        errors = log_l - torch.log(irreducible + torch.exp(log_a - b * log_c))
+        return torch.nn.functional.huber_loss(errors, torch.zeros_like(errors), delta=delta, reduction="sum")
+
+    best = None
+    for start in (0.02, 0.05, 0.1, 0.2, 0.4, 0.8):
+        log_a = torch.tensor(float(np.mean(excess + start * np.log(compute))), dtype=torch.float64,
+                             requires_grad=True)
+        b = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.LBFGS([log_a, b], max_iter=500, tolerance_grad=1e-12, tolerance_change=1e-15,
+                                      line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            loss = objective(log_a, b)
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        with torch.no_grad():
+            value = float(objective(log_a, b))
+        if best is None or value < best[0]:
+            best = (value, math.exp(log_a.item()), b.item())
+    return best[1], best[2]
+
+
 def log_error(law, compute, losses):
     """The sum of squared differences of log L between the runs and a law: what the fit makes smallest."""
     return float(np.sum((np.log(losses) - np.log(law.predict(compute))) ** 2))
@@ -104,14 +142,21 @@ def residuals(law, compute, losses):
     return (np.asarray(losses, dtype=float) - fitted) / fitted
 
 
-def prediction_interval(compute, losses, at):
+def prediction_interval(compute, losses, at, irreducible=None):
     """(lowest, highest) prediction at compute `at` over the fits that leave one run out: how much the
-    prediction rests on any single run (a jackknife's spread, not a probability)."""
+    prediction rests on any single run (a jackknife's spread, not a probability). With `irreducible` given, each
+    fit is fit_line's with L_inf fixed there (3 runs or more); else fit_power_law's (4 or more)."""
     compute, losses = np.asarray(compute, dtype=float), np.asarray(losses, dtype=float)
-    if len(compute) < 4:
-        raise ValueError(f"leaving one run out needs at least 4 runs (3 remain to fit), got {len(compute)}")
+    needed = 3 if irreducible is not None else 4
+    if len(compute) < needed:
+        raise ValueError(f"leaving one run out needs at least {needed} runs ({needed - 1} remain to fit), "
+                         f"got {len(compute)}")
     keep = ~np.eye(len(compute), dtype=bool)
-    predictions = [float(fit_power_law(compute[k], losses[k]).predict(at)) for k in keep]
+    if irreducible is not None:
+        laws = [PowerLaw(*fit_line(compute[k], losses[k], irreducible), irreducible) for k in keep]
+    else:
+        laws = [fit_power_law(compute[k], losses[k]) for k in keep]
+    predictions = [float(law.predict(at)) for law in laws]
     return min(predictions), max(predictions)
 
 

@@ -6,8 +6,8 @@ import torch
 
 from minigpt.model import GPT, GPTConfig, parameter_count
 from minigpt.reward import RewardModel
-from minigpt.scaling import (PowerLaw, fit_power_law, prediction_interval, profile_interval, residuals,
-                             training_compute, training_flops)
+from minigpt.scaling import (PowerLaw, fit_huber, fit_line, fit_power_law, prediction_interval, profile_interval,
+                             residuals, training_compute, training_flops)
 from minigpt.training import validation_loss
 
 COMPUTE = np.logspace(9, 12, 7)
@@ -86,6 +86,42 @@ def test_prediction_interval_brackets_the_full_fit_and_is_tight_on_exact_data():
     low, high = prediction_interval(COMPUTE, law.predict(COMPUTE), 1e14)
     assert low <= float(law.predict(1e14)) + 1e-3 and high >= float(law.predict(1e14)) - 1e-3
     assert high - low < 1e-2
+
+
+def test_with_the_floor_fixed_the_interval_spans_the_lines_through_every_pair_of_three_runs():
+    compute, losses, floor = np.array([1e11, 3e11, 1e12]), np.array([0.40, 0.35, 0.31]), 0.1
+    at = 1e14
+    by_hand = []
+    for i, j in ((0, 1), (0, 2), (1, 2)):  # the line through two runs on log(L - floor) against log C
+        b = -np.log((losses[j] - floor) / (losses[i] - floor)) / np.log(compute[j] / compute[i])
+        by_hand.append(floor + (losses[i] - floor) * (at / compute[i]) ** -b)
+    assert prediction_interval(compute, losses, at, irreducible=floor) == pytest.approx((min(by_hand), max(by_hand)))
+    with pytest.raises(ValueError, match="at least 3 runs"):
+        prediction_interval(compute[:2], losses[:2], at, irreducible=floor)
+
+
+def huber_objective(a, b, compute, losses, floor, delta):
+    errors = np.abs(np.log(losses) - np.log(floor + a * compute**-b))
+    return np.sum(np.where(errors <= delta, 0.5 * errors**2, delta * (errors - 0.5 * delta)))
+
+
+def test_huber_fit_recovers_an_exact_law_and_beats_a_fine_grid_on_its_own_objective():
+    law = PowerLaw(a=12.0, b=0.13, irreducible=0.08)
+    compute = np.array([5e11, 1e12, 1.6e12, 3e12])
+    assert fit_huber(compute, law.predict(compute), 0.08) == pytest.approx((12.0, 0.13), rel=1e-4)
+    noisy = law.predict(compute) * np.array([1.01, 0.995, 1.004, 0.99])
+    a, b = fit_huber(compute, noisy, 0.08)
+    grid = [(a_, b_) for b_ in np.linspace(0.05, 0.25, 201) for a_ in 12.0 * np.exp(np.linspace(-1, 1, 201))]
+    best_on_grid = min(huber_objective(a_, b_, compute, noisy, 0.08, 1e-3) for a_, b_ in grid)
+    assert huber_objective(a, b, compute, noisy, 0.08, 1e-3) <= best_on_grid + 1e-12
+
+
+def test_one_odd_run_moves_the_huber_fit_less_than_least_squares():
+    law = PowerLaw(a=12.0, b=0.13, irreducible=0.08)
+    compute = np.logspace(11, 12.5, 6)
+    losses = law.predict(compute) * np.array([1.0, 1.0, 1.0, 1.08, 1.0, 1.0])  # one run 8% off
+    squares, huber = fit_line(compute, losses, 0.08)[1], fit_huber(compute, losses, 0.08)[1]
+    assert abs(huber - 0.13) < abs(squares - 0.13) / 3
 
 
 def noisy_runs(scale, seed=0):
