@@ -46,6 +46,17 @@ def test_each_line_names_one_person_and_states_every_fact_in_one_template():
     assert text.count("\n") == 10 and text.endswith(".\n")
 
 
+def test_answers_point_at_each_fact_value_in_the_line_in_the_templates_order():
+    world = LongTailWorld(people=300)
+    for person in range(300):
+        line, answers = world.line(person), world.answers(person)
+        assert [attribute for attribute, _, _ in answers] == world.attributes
+        for attribute, value, start in answers:
+            assert value == world.facts[person][attribute] and line[start : start + len(value)] == value
+            assert line[start - 1] == " " and not line[start + len(value)].isalpha()
+        assert [start for _, _, start in answers] == sorted(start for _, _, start in answers)
+
+
 def test_a_world_that_cannot_be_built_is_refused_clearly():
     for bad in ({"people": 0}, {"attributes": 7}, {"values": 25}, {"exponent": -1}):
         with pytest.raises(ValueError, match="a LongTailWorld needs"):

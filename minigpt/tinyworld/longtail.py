@@ -47,6 +47,7 @@ ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", 
           "tr", "sh", "ch", "th")
 VOWELS = ("a", "e", "i", "o", "u", "ai", "oo", "ei")
 CODAS = ("", "", "", "n", "r", "l", "s", "m", "x")
+ALPHABET = "\n ,.abcdefghijklmnopqrstuvwxyz"  # every character of the text: it is read one character at a time
 
 
 def _a(word):
@@ -90,6 +91,18 @@ class LongTailWorld:
         phrases = [PHRASES[a].format(_a(facts[a]) if a in ARTICLED else facts[a]) for a in self.attributes]
         listed = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
         return f"{self.names[person]} {listed}."
+
+    def answers(self, person):
+        """Where the line about a person states each fact: [(attribute, value, start), ...], line[start:] beginning
+        with the value. What comes before is the fact's question in GPT-4's capability form: given the name and the
+        facts before it, how much probability does a model give the value?"""
+        line, at, found = self.line(person), len(self.names[person]), []
+        for attribute in self.attributes:
+            value = self.facts[person][attribute]
+            at = line.index(f" {value}", at) + 1
+            found.append((attribute, value, at))
+            at += len(value)
+        return found
 
     def lines(self, n, seed=0):
         """n (person, line) pairs, each person drawn with its probability, with seed."""
