@@ -32,6 +32,7 @@ from minigpt.checks import (
     check_sample_next_token,
     check_sft_loss,
     check_split_heads,
+    check_text_floor,
 )
 from minigpt.model import Block
 
@@ -47,7 +48,7 @@ EVERY_CHECKER = [
     (check_sft_loss, "sft_loss"), (check_ranking_pairs, "ranking_pairs"), (check_ranking_loss, "ranking_loss"),
     (check_kl_penalised_rewards, "kl_penalised_rewards"), (check_gae, "gae"),
     (check_clipped_policy_loss, "clipped_policy_loss"), (check_fit_line, "fit_line"),
-    (check_dialogue_mask, "encode_dialogue"),
+    (check_dialogue_mask, "encode_dialogue"), (check_text_floor, "text_floor"),
 ]
 
 

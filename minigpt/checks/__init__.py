@@ -21,7 +21,8 @@ live beside the exercises they check; import them all from here:
     reward.py      InstructGPT's reward model: the C(K, 2) pairs of a ranking, and the K-wise loss
     ppo.py         InstructGPT's PPO: the KL-penalised reward, GAE, and the clipped objective
     dialogue.py    ChatGPT's dialogue format, and the loss mask over the assistant's turns only
-    scaling.py     GPT-4's predictable scaling: the straight-line step of fitting a power law
+    scaling.py     GPT-4's predictable scaling: the straight-line step of fitting a power law, and the
+                   floor (irreducible loss) of a tiny generator's text, computed by hand
 """
 from .attention import check_causal_self_attention, check_merge_heads, check_split_heads
 from .core import Mistake, recorded, run_check
@@ -33,7 +34,7 @@ from .gpt3 import check_accuracy_over_shots, check_induction_score, check_k_shot
 from .ppo import check_best_of_n, check_clipped_policy_loss, check_gae, check_kl_penalised_rewards
 from .reward import check_ranking_loss, check_ranking_pairs
 from .sampling import check_sample_next_token
-from .scaling import check_fit_line
+from .scaling import check_fit_line, check_text_floor
 from .sft import check_sft_loss
 
 __all__ = [
@@ -47,7 +48,7 @@ __all__ += ["check_sft_loss"]
 __all__ += ["check_ranking_loss", "check_ranking_pairs"]
 __all__ += ["check_best_of_n", "check_clipped_policy_loss", "check_gae", "check_kl_penalised_rewards"]
 __all__ += ["check_dialogue_mask"]
-__all__ += ["check_fit_line"]
+__all__ += ["check_fit_line", "check_text_floor"]
 
 # Every checker records its verdict for `minigpt grade` (core.recorded: a file, never printed text).
 for _name in [name for name in __all__ if name.startswith("check_")]:
