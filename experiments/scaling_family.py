@@ -1,12 +1,12 @@
-"""Notebook 08's family: final validation loss of TinyWorld GPTs trained with one recipe at several sizes, and
-whether L(C) = a C^(-b) + L_inf fitted to them predicts a run 100x bigger.
+"""Notebook 08's TinyWorld family (its contrast): final validation loss of TinyWorld GPTs trained with one recipe at
+several sizes, and whether L(C) = a C^(-b) + L_inf fitted to them predicts a run 100x bigger.
 
-Each run is zoo.scaling_recipe's (D = 20 N tokens, context 64, warmup a tenth, cosine to a tenth; trained now or taken
-from your cache), with the batch size and learning rate given here, measured on the fixed validation text. With 3 or
-more runs it fits L(C) and predicts --predict-at (with 4 or more, the leave-one-out spread and the profile interval);
-with several --tokens-per-parameter, Chinchilla's L(N, D) too.
+Each run is zoo.tinyworld_recipe's (D = 20 N tokens, context 64, warmup a tenth, cosine to a tenth; trained now or
+taken from your cache by zoo.tinyworld_run), with the batch size and learning rate given here, measured on the fixed
+validation text. With 3 or more runs it fits L(C) and predicts --predict-at (with 4 or more, the leave-one-out spread
+and the profile interval); with several --tokens-per-parameter, Chinchilla's L(N, D) too.
 
-    python experiments/scaling_family.py                                   # zoo.SCALING_FAMILY, zoo's recipe
+    python experiments/scaling_family.py                                   # zoo.TINYWORLD_FAMILY, zoo's recipe
     python experiments/scaling_family.py --shapes 2x184                    # the big run (about 28 minutes here)
     python experiments/scaling_family.py --tokens-per-parameter 10 20 40 80 160 320 --max-compute 8e11  # L(N, D)
 
@@ -21,7 +21,6 @@ import time
 import numpy as np
 
 from minigpt import zoo
-from minigpt.cache import cached_run
 from minigpt.scaling import fit_power_law, prediction_interval, profile_interval, residuals, training_compute
 
 import record_results
@@ -44,17 +43,9 @@ def fit_chinchilla(n, d, losses):
     return e, a, alpha, b, beta, error**0.5
 
 
-def trained(n_layer, n_embd, tokens, recipe, seed):
-    """(model, record) of a run of recipe: zoo.scaling_run's when it is zoo's recipe for this shape, tokens and
-    seed, else the same training on the changed recipe; trained now or taken from your cache either way."""
-    if recipe == zoo.scaling_recipe(n_layer, n_embd, tokens, seed=seed):
-        return zoo.scaling_run(n_layer, n_embd, tokens=tokens, seed=seed, progress=False)
-    return cached_run(recipe, lambda r: zoo.train_scaling(r, progress=False))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", nargs="+", default=[f"{l}x{d}" for l, d in zoo.SCALING_FAMILY],
+    parser.add_argument("--shapes", nargs="+", default=[f"{l}x{d}" for l, d in zoo.TINYWORLD_FAMILY],
                         help="n_layer x n_embd of each run")
     parser.add_argument("--batch-size", type=int, default=zoo.SCALING_BATCH)
     parser.add_argument("--lr", type=float, help="one learning rate for every size (default: zoo's rule)")
@@ -64,16 +55,17 @@ def main(argv=None):
                         help="D / N of the runs: each shape is trained at each of these (zoo's recipe: 20); with more "
                         "than one, Chinchilla's L(N, D) is fitted too")
     parser.add_argument("--max-compute", type=float, help="leave out the runs above this compute (FLOPs)")
-    parser.add_argument("--predict-shape", default="x".join(map(str, zoo.SCALING_BIG)),
-                        help="the model L(N, D) predicts, trained at 20 tokens per parameter (default: scaling-big)")
+    parser.add_argument("--predict-shape", default="x".join(map(str, zoo.TINYWORLD_BIG)),
+                        help="the model L(N, D) predicts, trained at 20 tokens per parameter (default: TinyWorld's "
+                        "big run, zoo.TINYWORLD_BIG)")
     parser.add_argument("--predict-at", type=float, default=8.02e13, help="compute (FLOPs) to predict the loss at")
     record_results.add_options(parser)
     args = parser.parse_args(argv)
     compute, losses, runs, rows, fit = [], [], [], [], {}
     for shape, ratio in [(shape, ratio) for shape in args.shapes for ratio in args.tokens_per_parameter]:
         n_layer, n_embd = map(int, shape.split("x"))
-        tokens = ratio * zoo.shape_parameters(n_layer, n_embd)
-        recipe = zoo.scaling_recipe(n_layer, n_embd, tokens, seed=args.seed)
+        tokens = ratio * zoo.tinyworld_parameters(n_layer, n_embd)
+        recipe = zoo.tinyworld_recipe(n_layer, n_embd, tokens, seed=args.seed)
         steps = round(recipe["tokens"] / (args.batch_size * 64))  # the same tokens, in batches of this size
         recipe.update(batch_size=args.batch_size, max_iters=steps, warmup_iters=steps // 10, eval_every=steps,
                       tokens=steps * args.batch_size * 64)
@@ -83,7 +75,7 @@ def main(argv=None):
         if args.lr or args.lr_width:
             recipe["learning_rate"] = args.lr or args.lr_width / n_embd
         start = time.perf_counter()
-        _, record = trained(n_layer, n_embd, tokens, recipe, args.seed)
+        _, record = zoo.tinyworld_run(recipe, progress=False)  # zoo's run when the recipe is zoo's
         compute.append(c)
         losses.append(record["figures"]["validation loss"])
         runs.append((recipe["non_embedding_parameters"], recipe["tokens"]))
@@ -112,7 +104,7 @@ def main(argv=None):
             fit["profile interval"] = f"{low:.4f} to {high:.4f}"
     if len(args.tokens_per_parameter) > 1 and len(runs) >= 4:
         e, a, alpha, b, beta, rms = fit_chinchilla(*zip(*runs), losses)
-        big = zoo.scaling_recipe(*map(int, args.predict_shape.split("x")))
+        big = zoo.tinyworld_recipe(*map(int, args.predict_shape.split("x")))
         n, d = big["non_embedding_parameters"], big["tokens"]
         chinchilla = f"L(N, D) = {e:.3f} + {a:.4g} / N^{alpha:.2f} + {b:.4g} / D^{beta:.2f}"
         print(f"{chinchilla}  (rms relative error {rms:.4f}); "

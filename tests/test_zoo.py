@@ -103,25 +103,61 @@ def test_comparisons_take_a_split_by_name_or_any_prompts_with_round_r_seeded_see
     assert [(c.responses, c.ranking) for c in named] == [(c.responses, c.ranking) for c in listed]
 
 
-def test_one_scaling_recipe_serves_every_size_and_counts_n_and_d():
-    for n_layer, n_embd in (*zoo.SCALING_FAMILY, zoo.SCALING_BIG):
-        recipe = zoo.scaling_recipe(n_layer, n_embd)
-        model = GPT(GPTConfig(vocab_size=1024, block_size=64, n_layer=n_layer, n_head=recipe["n_head"], n_embd=n_embd))
-        assert recipe["non_embedding_parameters"] == parameter_count(model, embeddings=False)
+def test_one_scaling_recipe_serves_every_width_and_counts_n_d_and_every_matmul():
+    from minigpt.scaling import training_flops
+    for n_embd in (*zoo.SCALING_FAMILY, *zoo.SCALING_LADDER, zoo.SCALING_BIG):
+        recipe = zoo.scaling_recipe(n_embd)
+        config = GPTConfig(vocab_size=zoo.scaling_tokenizer().vocab_size, block_size=recipe["block_size"],
+                           n_layer=2, n_head=recipe["n_head"], n_embd=n_embd)
+        assert recipe["non_embedding_parameters"] == parameter_count(GPT(config), embeddings=False)
         assert recipe["tokens"] == recipe["max_iters"] * recipe["batch_size"] * recipe["block_size"]
         assert recipe["tokens"] == pytest.approx(zoo.TOKENS_PER_PARAMETER * recipe["non_embedding_parameters"], rel=0.01)
-    small, large = zoo.scaling_recipe(2, 16), zoo.scaling_recipe(2, 48)
+        assert recipe["flops"] == training_flops(config, recipe["tokens"]) and recipe["world"] == zoo.SCALING_WORLD
+    small, large = zoo.scaling_recipe(16), zoo.scaling_recipe(48)
     assert small["learning_rate"] == pytest.approx(3 * large["learning_rate"], rel=1e-4)  # wider: smaller steps
-    assert zoo.scaling_recipe(2, 16, tokens=50_000)["tokens"] == 50_176  # whole steps of 8 x 64 tokens
+    assert zoo.scaling_recipe(16, tokens=50_000)["tokens"] == 49 * 8 * 128  # whole steps of 8 x 128 characters
+    family, big = zoo.scaling_recipe(zoo.SCALING_FAMILY[-1])["flops"], zoo.scaling_recipe(zoo.SCALING_BIG)["flops"]
+    assert big >= 100 * family  # GPT-4's claim: a run 100x out
 
 
-def test_a_scaling_run_measures_the_fixed_validation_text_and_is_cached(tmp_path, capsys):
-    model, record = zoo.scaling_run(1, 16, tokens=20_000, cache_dir=tmp_path, progress=False)
+def test_a_scaling_runs_figures_equal_a_plain_loop_over_the_validation_lines():
+    import math
+
+    import torch.nn.functional as F
+    world = {**zoo.SCALING_WORLD, "people": 300}
+    torch.manual_seed(0)
+    tok = zoo.scaling_tokenizer()
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=128, n_layer=1, n_head=2, n_embd=16)).eval()
+    figures = zoo.measure_scaling(model, world)
+    generator, lines = zoo.scaling_world(world), zoo.validation_lines(world)
+    total = characters = names = facts = 0.0
+    answers = {}
+    with torch.no_grad():
+        for person, line in lines:  # one line at a time, read after a newline
+            ids = torch.tensor(tok.encode("\n" + line + "\n"))
+            nats = F.cross_entropy(model(ids[None, :-1])[0][0], ids[1:], reduction="none")  # nats[t]: line[t]
+            total, characters = total + nats.sum().item(), characters + len(line) + 1
+            names += nats[: len(generator.names[person]) + 1].sum().item() + math.log(generator.probabilities[person])
+            for value in generator.facts[person].values():
+                start = line.index(" " + value, len(generator.names[person])) + 1
+                facts += nats[start : start + len(value)].sum().item()
+                answers.setdefault(person < 100, []).append(nats[start : start + len(value)].sum().item())
+    assert figures["validation loss"] == pytest.approx(total / characters, rel=1e-5)
+    assert figures["name excess"] == pytest.approx(names / characters, rel=1e-4)
+    assert figures["fact nats"] == pytest.approx(facts / characters, rel=1e-5)
+    assert figures["answer nats 0-100"] == pytest.approx(sum(answers[True]) / len(answers[True]), rel=1e-5)
+    assert figures["answer nats 100-1000"] == pytest.approx(sum(answers[False]) / len(answers[False]), rel=1e-5)
+    assert "answer nats 1000-10000" not in figures  # no one of that rank in a world of 300
+    assert figures["floor"] == generator.floor(lines) < figures["validation loss"]
+
+
+def test_a_scaling_run_is_trained_on_its_worlds_text_and_cached(tmp_path, capsys):
+    model, record = zoo.scaling_run(16, tokens=20_000, cache_dir=tmp_path, progress=False)
     figures = record["figures"]
-    assert set(figures) == {"validation loss", "plural log-probability", "plural accuracy"}
-    assert 4.0 < figures["validation loss"] < 7.5  # barely trained: near log(1024) = 6.9, below it
-    assert figures["plural log-probability"] < 0 and 0 <= figures["plural accuracy"] <= 1
-    _, again = zoo.scaling_run(1, 16, tokens=20_000, cache_dir=tmp_path, progress=False)
+    assert {"validation loss", "floor", "name excess", "fact nats", "answer nats 0-100", "facts known 0-100"} <= set(figures)
+    assert figures["floor"] < figures["validation loss"] < 3.5  # barely trained: near log(30) = 3.4, below it
+    assert len(record["history"]["loss"]) <= 1000
+    _, again = zoo.scaling_run(16, tokens=20_000, cache_dir=tmp_path, progress=False)
     assert "trained earlier" in capsys.readouterr().out and again == record
 
 

@@ -4,7 +4,7 @@
     instruct.py      notebooks 04-05: InstructGPT's SFT model and reward model                      (from the base)
     rlhf.py          notebook 06: PPO, its evaluation and its ablations                   (from the SFT and reward models)
     chat.py          notebook 07: SFT on dialogues, a dialogue reward model and PPO                 (from the base)
-    scaling.py       notebook 08: the scaling family and the big run                               (from scratch)
+    scaling.py       notebook 08: the long-tail family, its ladder and big run; TinyWorld's contrast (from scratch)
 
 Each shipped model is a Shipped entry (shipped.py): its recipe, its training, the figures measured from its
 weights. Models whose training is not the lesson are trained once by `make models` and shipped inside the package,
@@ -31,14 +31,18 @@ from .pretraining import (BASE, ICL_1LAYER, ICL_2LAYER, LEX_SHOTS, SIZES, base_r
 from .rlhf import (GOLD_SCALE, PPO_ABLATIONS, PPO_PROMPTS, PPO_SETTINGS, PPO_STEPS, hardest_prompts, measure_ppo,
                    ppo_ablations_recipe, ppo_config, ppo_curve, ppo_evaluation, ppo_prompts, ppo_trainer,
                    pretraining_data, pretraining_loss, train_ppo_ablations)
-from .scaling import (CHARS_PER_TOKEN, SCALING_BATCH, SCALING_BIG, SCALING_BIG_RUN, SCALING_FAMILY,
-                      TOKENS_PER_PARAMETER, measure_scaling, scaling_capability, scaling_recipe, scaling_run,
-                      scaling_validation_tokens, shape_parameters, train_scaling)
+from .scaling import (BUCKETS, SCALING_BATCH, SCALING_BIG, SCALING_BIG_RUN, SCALING_CONTEXT, SCALING_FAMILY,
+                      SCALING_LADDER, SCALING_LADDER_RUNS, SCALING_TINYWORLD, SCALING_WORLD, TINYWORLD_BIG,
+                      TINYWORLD_FAMILY, TOKENS_PER_PARAMETER, bucket_name, line_nats, measure_scaling,
+                      measure_tinyworld, scaling_recipe, scaling_run, scaling_text, scaling_tokenizer, scaling_world,
+                      shape_parameters, tinyworld_capability, tinyworld_parameters, tinyworld_recipe, tinyworld_run,
+                      tinyworld_validation_tokens, train_scaling, train_tinyworld, validation_lines)
 from .shipped import Shipped
 
 # Every shipped model, in the order `make models` trains them: a model comes after the one it starts from.
 SHIPPED = {entry.name: entry for entry in
-           (ICL_2LAYER, ICL_1LAYER, BASE, SFT, RM, CHAT_SFT, SCALING_BIG_RUN, PPO_ABLATIONS)}
+           (ICL_2LAYER, ICL_1LAYER, BASE, SFT, RM, CHAT_SFT, SCALING_LADDER_RUNS, SCALING_BIG_RUN, SCALING_TINYWORLD,
+            PPO_ABLATIONS)}
 
 
 def load(name, train_here=False, cache_dir=None, progress=True):

@@ -40,18 +40,22 @@ def recipe(size, *, max_iters=1000, seed=0, vocab_size=1024, block_size=32, batc
             "eval_every": eval_every, "corpus_seed": 0}
 
 
-def train_lm(recipe, measure=None, progress=True):
-    """Pre-train the GPT a recipe describes on TinyWorld text; returns (model, record).
+def train_lm(recipe, measure=None, progress=True, *, text=None, tok=None):
+    """Pre-train the GPT a recipe describes on TinyWorld text (or on `text`, encoded by `tok`); returns
+    (model, record).
 
     Settings that the recipe leaves out: warm-up over 100 steps, cosine decay to a tenth of the learning rate,
-    10 batches per evaluation, 1.5M characters of text, the batches drawn with the recipe's seed.
+    10 batches per evaluation, 1.5M characters of text, a tenth of it held out, the batches drawn with the
+    recipe's seed.
     measure(model) -> {name: number} runs every eval_every steps; its results form record["curve"], one
     point per evaluation with its "step". record also holds "history", the Trainer's loss history;
     "seconds", the training time; "parameters", the parameter count.
     """
-    tok = tokenizer(recipe["vocab_size"], recipe["corpus_seed"], recipe.get("chat", False))
-    text = generate_corpus(seed=recipe["corpus_seed"], n_chars=recipe.get("text_chars", 1_500_000))
-    data = LMData(tok.encode(text), recipe["block_size"], recipe["batch_size"])
+    if text is None:
+        tok = tokenizer(recipe["vocab_size"], recipe["corpus_seed"], recipe.get("chat", False))
+        text = generate_corpus(seed=recipe["corpus_seed"], n_chars=recipe.get("text_chars", 1_500_000))
+    data = LMData(tok.encode(text), recipe["block_size"], recipe["batch_size"],
+                  val_fraction=recipe.get("val_fraction", 0.1))
     torch.manual_seed(recipe["seed"])
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=recipe["block_size"], n_layer=recipe["n_layer"],
                           n_head=recipe["n_head"], n_embd=recipe["n_embd"]))
