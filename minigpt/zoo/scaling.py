@@ -155,20 +155,21 @@ SCALING_BIG_RUN = Shipped("scaling-big", scaling_recipe(SCALING_BIG), fit_scalin
                           quick={"max_iters": 4, "eval_every": 2, "warmup_iters": 1, "tokens": 4096})
 
 
-def fit_ladder(recipe, progress=True):
-    """The ladder's runs, each trained as train_scaling trains one: (the first run's model, a record whose "runs"
-    holds every run's recipe, figures and seconds)."""
-    runs, first = [], None
-    for run in recipe["runs"]:
-        model, record = train_scaling(run, progress)
-        runs.append({"recipe": run, "figures": record["figures"], "seconds": record["seconds"]})
-        first = first or (model, record)
-    model, record = first
-    return model, {**record, "runs": runs}
+def fit_runs(train):
+    """A Shipped entry's training for several runs, recipe["runs"], each by train(run, progress) -> (model,
+    record with figures): (the first run's model, the first run's record, whose "runs" holds every run's recipe,
+    figures and seconds). Only the first model ships; the others' figures do."""
+    def fit(recipe, progress=True):
+        trained = [train(run, progress) for run in recipe["runs"]]
+        runs = [{"recipe": run, "figures": record["figures"], "seconds": record["seconds"]}
+                for run, (_, record) in zip(recipe["runs"], trained)]
+        model, record = trained[0]
+        return model, {**record, "runs": runs}
+    return fit
 
 
-SCALING_LADDER_RUNS = Shipped("scaling-ladder", {"runs": [scaling_recipe(w) for w in SCALING_LADDER]}, fit_ladder,
-                              measure_scaling, "validation loss",
+SCALING_LADDER_RUNS = Shipped("scaling-ladder", {"runs": [scaling_recipe(w) for w in SCALING_LADDER]},
+                              fit_runs(train_scaling), measure_scaling, "validation loss",
                               "notebook 08: runs 3x, 10x and 30x the family's compute (their measured figures)",
                               quick={"runs": [{**scaling_recipe(SCALING_LADDER[0]), "max_iters": 4, "eval_every": 2,
                                                "warmup_iters": 1, "tokens": 4096}]})
@@ -229,19 +230,10 @@ def tinyworld_run(recipe, *, cache_dir=None, progress=True):
     return cached_run(recipe, lambda r: train_tinyworld(r, progress), cache_dir=cache_dir)
 
 
-def fit_tinyworld(recipe, progress=True):
-    """TinyWorld's family and its big run, each trained (or taken from your cache: the big run took half an hour):
-    (the smallest run's model, a record whose "runs" holds each run's recipe and figures)."""
-    runs, first = [], None
-    for run in recipe["runs"]:
-        model, record = tinyworld_run(run, progress=progress)
-        runs.append({"recipe": run, "figures": record["figures"], "seconds": record["seconds"]})
-        first = first or (model, record)
-    return first[0], {**first[1], "runs": runs}
-
-
+# each run taken from your cache when it is there (the big one took half an hour)
 SCALING_TINYWORLD = Shipped("scaling-tinyworld", {"runs": [tinyworld_recipe(*shape) for shape in
                                                            TINYWORLD_FAMILY + (TINYWORLD_BIG,)]},
-                            fit_tinyworld, measure_tinyworld, "validation loss",
+                            fit_runs(lambda run, progress: tinyworld_run(run, progress=progress)), measure_tinyworld,
+                            "validation loss",
                             "notebook 08: the contrast, TinyWorld's family and its run 113x bigger (their figures)",
                             quick={"runs": [tinyworld_recipe(1, 16, tokens=4096)]})
