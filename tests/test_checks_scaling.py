@@ -2,7 +2,7 @@
 
 The student functions are written out independently: the least-squares line from its closed form (covariance
 over variance), not np.polyfit as the reference uses; the floor of a tiny generator as a plain loop, with numpy and
-with torch in float32, and its reference checked against LongTailWorld.floor itself."""
+with torch in float32, and its reference, longtail.text_floor, checked against LongTailWorld.floor."""
 import math
 from collections import Counter
 
@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from minigpt.checks import check_fit_line, check_text_floor
-from minigpt.checks.scaling import FLOOR_MISTAKES, FLOOR_WORLDS, _floor_inputs, _text_floor
-from minigpt.tinyworld.longtail import LongTailWorld
+from minigpt.checks.scaling import FLOOR_MISTAKES, FLOOR_WORLDS, _floor_inputs
+from minigpt.tinyworld.longtail import LongTailWorld, text_floor
 
 
 def closed_form_line(xs, ys):
@@ -144,7 +144,7 @@ def test_each_text_floor_mistake_is_named(mistake, expected):
 
 def test_every_planted_floor_mistake_differs_from_the_answer_on_every_input():
     for probabilities, lines in _floor_inputs():
-        right = _text_floor(list(probabilities), list(lines))
+        right = text_floor(list(probabilities), list(lines))
         for mistake in FLOOR_MISTAKES:
             assert abs(mistake.wrong_fn(list(probabilities), list(lines)) - right) > 1e-4 * right, mistake.name
 
@@ -153,10 +153,10 @@ def test_the_floor_reference_is_longtail_worlds_floor():
     for (settings, n), (probabilities, lines) in zip(FLOOR_WORLDS, _floor_inputs(), strict=True):
         world = LongTailWorld(**settings)
         assert probabilities == world.probabilities and lines == world.lines(n, seed=settings["seed"])
-        assert _text_floor(probabilities, lines) == pytest.approx(world.floor(lines), rel=1e-12)
+        assert text_floor(probabilities, lines) == pytest.approx(world.floor(lines), rel=1e-12)
     notebook = LongTailWorld(people=5, exponent=1.5, attributes=2, values=3, seed=1)  # exercise 3's world
     lines = notebook.lines(8, seed=1)
-    assert _text_floor(notebook.probabilities, lines) == pytest.approx(notebook.floor(lines), rel=1e-12)
+    assert text_floor(notebook.probabilities, lines) == pytest.approx(notebook.floor(lines), rel=1e-12)
 
 
 def test_an_unknown_wrong_floor_names_its_inputs_without_listing_them():

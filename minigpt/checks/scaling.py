@@ -4,7 +4,7 @@ Exercise 1, the straight-line step of fitting L(C) = a C^(-b) + L_inf: for one L
 is a straight line in log C; the reference is minigpt.scaling.fit_line.
 
 Exercise 3, the floor of a tiny generator: L_inf = sum(-ln p_k) / sum(len(line) + 1), the nats per predicted character
-of a model that knows a LongTailWorld perfectly; the reference is LongTailWorld.floor's sum, written out.
+of a model that knows a LongTailWorld perfectly; the reference is minigpt.tinyworld.longtail.text_floor.
 
 Each wrong variant below is a mistake the exercise is known for.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..scaling import fit_line
-from ..tinyworld.longtail import LongTailWorld
+from ..tinyworld.longtail import LongTailWorld, text_floor
 from .core import Mistake, require_function, run_check
 
 
@@ -92,15 +92,8 @@ def check_fit_line(fn):
 # ---- Exercise 3: the floor of a tiny generator --------------------------------------------------------
 
 
-def _text_floor(probabilities, lines):
-    """L_inf = sum over lines of -ln p_person / sum over lines of (len(line) + 1): the nats per predicted character
-    of a model that knows the world perfectly, each line read after a newline and followed by one. The sum of
-    LongTailWorld.floor, with the world's probabilities given as a list (a test checks that they agree)."""
-    return math.fsum(-math.log(probabilities[person]) for person, _ in lines) / sum(len(line) + 1 for _, line in lines)
-
-
 def _floor_variant(probabilities, lines, *, log=math.log, sign=-1, per="character", newline=1, chances="world"):
-    """_text_floor with one switch thrown: the logarithm, the sign, what the nats are divided by, whether the
+    """text_floor with one switch thrown: the logarithm, the sign, what the nats are divided by, whether the
     newline is counted, and where each person's probability comes from."""
     counts = Counter(person for person, _ in lines)
     chance = {"world": lambda person: probabilities[person],
@@ -191,6 +184,6 @@ def check_text_floor(fn):
     """Check fn(probabilities, lines) -> L_inf = sum(-ln p_person) / sum(len(line) + 1) over lines = [(person,
     line), ...]: the nats per predicted character of a model that knows the world perfectly."""
     require_function(fn, "text_floor")
-    return run_check("text_floor", _as_number(fn), _floor_inputs, _as_number(_text_floor),
+    return run_check("text_floor", _as_number(fn), _floor_inputs, _as_number(text_floor),
                      mistakes=[Mistake(m.name, m.explanation, _as_number(m.wrong_fn)) for m in FLOOR_MISTAKES],
                      atol=1e-9, rtol=1e-5, hints=FLOOR_HINTS)

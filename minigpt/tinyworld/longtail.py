@@ -50,6 +50,13 @@ CODAS = ("", "", "", "n", "r", "l", "s", "m", "x")
 ALPHABET = "\n ,.abcdefghijklmnopqrstuvwxyz"  # every character of the text: it is read one character at a time
 
 
+def text_floor(probabilities, lines):
+    """L_inf = sum over lines of -ln p_person / sum over lines of (len(line) + 1): the nats of the lines' choices
+    (who each is about, person k with probability probabilities[k]) over the characters predicted, each line read
+    after a newline and followed by one (which a full stop always precedes)."""
+    return math.fsum(-math.log(probabilities[person]) for person, _ in lines) / sum(len(line) + 1 for _, line in lines)
+
+
 def _a(word):
     return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
@@ -120,9 +127,8 @@ class LongTailWorld:
 
     def floor(self, lines):
         """The loss of a model that knows the world perfectly, on lines = [(person, line), ...] each read after a
-        newline and followed by one: the nats of their choices over the characters predicted (each line's and its
-        newline, which a full stop always precedes)."""
-        return math.fsum(self.nats(k) for k, _ in lines) / sum(len(line) + 1 for _, line in lines)
+        newline and followed by one: text_floor with this world's probabilities."""
+        return text_floor(self.probabilities, lines)
 
     def entropy(self):
         """The expected nats of a line's choice: the entropy of the people's frequencies."""
