@@ -31,12 +31,14 @@ def token_logprobs(logits, tokens, n_prompt):
     n_prompt tokens are the prompt. Position t has seen tokens 0..t, so logits[t] scores token
     t + 1: the continuation tokens[n_prompt:] are scored by logits[n_prompt - 1 : -1], and the
     last position's logits, a prediction past the end, are not used. Returns (T - n_prompt,).
+    A batch works the same: logits (N, T, V) and tokens (N, T) give (N, T - n_prompt).
     """
-    if not 1 <= n_prompt < len(tokens):
-        raise ValueError(f"n_prompt={n_prompt} must be between 1 and {len(tokens) - 1} (the sequence has "
-                         f"{len(tokens)} tokens): the first continuation token needs a token before it")
-    log_probs = torch.log_softmax(logits[n_prompt - 1 : -1], dim=-1)  # (T, V) -> (T - n_prompt, V)
-    targets = tokens[n_prompt:].unsqueeze(-1)  # (T - n_prompt, 1)
+    length = tokens.size(-1)
+    if not 1 <= n_prompt < length:
+        raise ValueError(f"n_prompt={n_prompt} must be between 1 and {length - 1} (the sequence has "
+                         f"{length} tokens): the first continuation token needs a token before it")
+    log_probs = torch.log_softmax(logits[..., n_prompt - 1 : -1, :], dim=-1)  # (T, V) -> (T - n_prompt, V)
+    targets = tokens[..., n_prompt:].unsqueeze(-1)  # (T - n_prompt, 1)
     return log_probs.gather(-1, targets).squeeze(-1)  # (T - n_prompt,)
 
 
@@ -103,8 +105,7 @@ def continuations_logprobs(model, tokenizer, pairs):
             batch[i, : len(prompt_ids) + len(continuation_ids)] = torch.tensor(prompt_ids + continuation_ids)
         with _evaluating(model):
             logits, _ = model(batch)  # (N, T_max) -> (N, T_max, V)
-            # log P(token t+1 | tokens <= t) at every position, in one call for the batch (token_logprobs, batched)
-            scored = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, batch[:, 1:, None]).squeeze(-1).cpu()
+            scored = token_logprobs(logits, batch, 1).cpu()  # every token after the first, one call for the batch
         for i, (prompt_ids, continuation_ids) in enumerate(chunk):
             n = len(prompt_ids) + len(continuation_ids)
             results.append(scored[i, len(prompt_ids) - 1 : n - 1])  # the continuation's tokens; padding left out
