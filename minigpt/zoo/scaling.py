@@ -56,12 +56,22 @@ def scaling_tokenizer():
     return CharTokenizer(ALPHABET)
 
 
-def shape_parameters(n_embd, n_layer=2):
-    """N, the non-embedding parameters of a width (built on PyTorch's meta device, which allocates nothing)."""
+def _parameters(config):
+    """N, the non-embedding parameters of a config (the model built on PyTorch's meta device, which allocates
+    nothing)."""
     with torch.device("meta"):
-        model = GPT(GPTConfig(vocab_size=len(ALPHABET), block_size=SCALING_CONTEXT, n_layer=n_layer,
-                              n_head=n_embd // 8, n_embd=n_embd))
-    return parameter_count(model, embeddings=False)
+        return parameter_count(GPT(config), embeddings=False)
+
+
+def _config(n_embd, n_layer=2):
+    """A width's GPTConfig: heads of 8 dimensions, one token per character, a context of 128."""
+    return GPTConfig(vocab_size=len(ALPHABET), block_size=SCALING_CONTEXT, n_layer=n_layer, n_head=n_embd // 8,
+                     n_embd=n_embd)
+
+
+def shape_parameters(n_embd, n_layer=2):
+    """N, the non-embedding parameters of a width."""
+    return _parameters(_config(n_embd, n_layer))
 
 
 def scaling_recipe(n_embd, *, tokens=None, seed=0, world=None, n_layer=2, tokens_per_parameter=TOKENS_PER_PARAMETER,
@@ -70,11 +80,10 @@ def scaling_recipe(n_embd, *, tokens=None, seed=0, world=None, n_layer=2, tokens
     dimensions, a context of 128 characters, batches of 8, D = 20 N characters of fresh text (read once), AdamW at
     learning rate 0.64 / width (wider models take smaller steps), warm-up over the first tenth, cosine to a tenth.
     tokens overrides D (notebook 08's iso-compute runs); seed changes the initialisation, the text and its order."""
-    n = shape_parameters(n_embd, n_layer)
+    config = _config(n_embd, n_layer)
+    n = _parameters(config)
     steps = max(20, round((tokens or tokens_per_parameter * n) / (SCALING_BATCH * SCALING_CONTEXT)))
     tokens = steps * SCALING_BATCH * SCALING_CONTEXT
-    config = GPTConfig(vocab_size=len(ALPHABET), block_size=SCALING_CONTEXT, n_layer=n_layer, n_head=n_embd // 8,
-                       n_embd=n_embd)
     return {"world": dict(world or SCALING_WORLD), "n_layer": n_layer, "n_head": n_embd // 8, "n_embd": n_embd,
             "non_embedding_parameters": n, "tokens": tokens, "flops": training_flops(config, tokens),
             "max_iters": steps, "warmup_iters": steps // 10, "batch_size": SCALING_BATCH,
@@ -183,9 +192,7 @@ TINYWORLD_BIG = (2, 184)  # 113x the compute of the family's largest run
 
 def tinyworld_parameters(n_layer, n_embd):
     """N (the non-embedding parameters) of a TinyWorld shape: 12 d^2 + 13 d per block, 2 d for the final LayerNorm."""
-    with torch.device("meta"):
-        model = GPT(GPTConfig(vocab_size=1024, block_size=64, n_layer=n_layer, n_head=n_embd // 8, n_embd=n_embd))
-    return parameter_count(model, embeddings=False)
+    return _parameters(GPTConfig(vocab_size=1024, block_size=64, n_layer=n_layer, n_head=n_embd // 8, n_embd=n_embd))
 
 
 def tinyworld_recipe(n_layer, n_embd, tokens=None, seed=0):
