@@ -18,8 +18,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from minigpt import GPT, GPTConfig, LMData, Trainer, TrainConfig
 
-NANOGPT_CPU = dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)
-BATCH_SIZE = 12
+from run import BATCH_SIZE, NANOGPT_CPU  # make bench's configuration
 
 
 def trainer():
