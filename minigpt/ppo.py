@@ -188,16 +188,19 @@ def response_positions(prompt_lengths, T, L):
 
 def response_logprobs(policy, idx, prompt_lengths, T, *, with_entropy=False):
     """Teacher-forced log π(y_t | x, y_<t) of the response tokens in idx (B, L), (B, T); with_entropy also the
-    entropy of π at each of those positions. Padding past a response gives numbers that the mask discards."""
-    logits, _ = policy(idx)  # (B, L, V)
+    entropy of π at each of those positions. Padding past a response gives numbers that the mask discards.
+    The unembedding reads only the T positions that predict response tokens, not the prompt's: with a vocabulary
+    of 1,024 it is the largest matmul of a position, and most positions of a PPO batch are prompt."""
+    hidden = policy.hidden_states(idx)  # (B, L, C)
     positions = response_positions(prompt_lengths, T, idx.size(1))  # (B, T)
-    logits = logits.gather(1, positions[:, :, None].expand(-1, -1, logits.size(-1)))  # (B, T, V)
-    logp = F.log_softmax(logits, dim=-1)
+    hidden = hidden.gather(1, positions[:, :, None].expand(-1, -1, hidden.size(-1)))  # (B, T, C)
+    logp = F.log_softmax(policy.lm_head(hidden), dim=-1)  # (B, T, V)
     tokens = idx.gather(1, positions + 1)  # (B, T): the token each position predicts
     chosen = logp.gather(2, tokens[:, :, None]).squeeze(-1)
     if not with_entropy:
         return chosen
-    return chosen, -(logp.exp() * logp).sum(dim=-1)
+    with torch.no_grad():  # a statistic, never differentiated
+        return chosen, -(logp.exp() * logp).sum(dim=-1)
 
 
 def token_values(value_model, idx, prompt_lengths, T):
@@ -225,19 +228,26 @@ class Rollout:
         return self.prompt_lengths + self.mask.sum(dim=1).long()  # (B,) real tokens of prompt and response
 
 
-@torch.no_grad()
 def sample_responses(policy, prompt_ids, max_new_tokens, *, end_id, generator=None, use_cache=True):
     """Sample up to max_new_tokens tokens after each of the equally long prompts (B, P), at temperature 1 with no
     top-k or top-p: the distribution sampled is π itself. Returns (tokens, logprobs, mask), each (B, T); a row's
     mask is 1 up to and including its end-of-turn token. Stops when every row has ended its turn.
     use_cache=False recomputes the whole sequence at every step (for the benchmark)."""
+    policy._check_input(prompt_ids)  # once: the sampled ids are valid, and rollout() left room for the response
+    with torch.inference_mode():  # no autograd bookkeeping at all: a one-token step is mostly overhead
+        out = _sample_responses(policy, prompt_ids, max_new_tokens, end_id=end_id, generator=generator,
+                                use_cache=use_cache)
+    return tuple(part.clone() for part in out)  # normal tensors again, which the update may use under autograd
+
+
+def _sample_responses(policy, prompt_ids, max_new_tokens, *, end_id, generator, use_cache):
     B = prompt_ids.size(0)
     cache = KVCache(policy.config, B, prompt_ids.device, policy.transformer.wte.weight.dtype) if use_cache else None
     seq, step_input = prompt_ids, prompt_ids
     ended = torch.zeros(B, dtype=torch.bool, device=prompt_ids.device)
     tokens, logprobs, mask = [], [], []
     for _ in range(max_new_tokens):
-        h = policy.hidden_states(step_input if use_cache else seq, cache)  # (B, t, C)
+        h = policy._hidden_states(step_input if use_cache else seq, cache)  # (B, t, C)
         logp = F.log_softmax(policy.lm_head(h[:, -1]), dim=-1)  # (B, V): log π(· | x, y_<t)
         token = torch.multinomial(logp.exp(), 1, generator=generator)  # (B, 1)
         tokens.append(token[:, 0])
@@ -341,7 +351,8 @@ class PPOTrainer:
         self.value = (value_model or ValueModel(reward_model)).requires_grad_(True)
         set_dropout(self.value.gpt, 0.0)
         self.parameters = [*self.policy.parameters(), *self.value.parameters()]
-        self.optimizer = torch.optim.Adam(self.parameters, lr=config.learning_rate, eps=1e-5)
+        fused = all(p.device.type in ("cpu", "cuda") for p in self.parameters)  # one kernel, not a loop per tensor
+        self.optimizer = torch.optim.Adam(self.parameters, lr=config.learning_rate, eps=1e-5, fused=fused)
         device = policy.lm_head.weight.device
         self.generator = torch.Generator(device).manual_seed(config.seed)  # prompts, samples and minibatches
         self.ptx_generator = torch.Generator().manual_seed(config.seed + 1)
@@ -378,15 +389,18 @@ class PPOTrainer:
         for _ in range(cfg.ppo_epochs):
             order = torch.randperm(cfg.batch_size, generator=self.generator, device=self.generator.device)
             for mb in order.split(cfg.minibatch_size):
-                m, T = mask[mb], mask.size(1)
-                logprobs, entropy = response_logprobs(self.policy, roll.idx[mb], roll.prompt_lengths[mb], T,
-                                                      with_entropy=True)
-                values = token_values(self.value, roll.idx[mb], roll.prompt_lengths[mb], T)
+                # This minibatch's rollouts up to the longest of them: the padding after it is never read, and the
+                # masked means below are the same without its columns
+                T, idx = int(mask[mb].sum(1).max()), roll.idx[mb, : int(roll.lengths[mb].max())]
+                m, old_logprobs, old_values, mb_advantages, returns = (
+                    x[mb, :T] for x in (mask, roll.logprobs, exp.values, advantages, exp.returns))
+                logprobs, entropy = response_logprobs(self.policy, idx, roll.prompt_lengths[mb], T, with_entropy=True)
+                values = token_values(self.value, idx, roll.prompt_lengths[mb], T)
                 if not losses["policy loss"]:  # before any update of this step, π = π_old: the ratio must be 1
-                    stats["first ratio error"] = ((logprobs - roll.logprobs[mb]).exp() - 1).mul(m).abs().max().item()
-                pg_loss, clip_fraction, approx_kl = clipped_policy_loss(logprobs, roll.logprobs[mb], advantages[mb], m,
+                    stats["first ratio error"] = ((logprobs - old_logprobs).exp() - 1).mul(m).abs().max().item()
+                pg_loss, clip_fraction, approx_kl = clipped_policy_loss(logprobs, old_logprobs, mb_advantages, m,
                                                                         clip=cfg.clip)
-                vf_loss = clipped_value_loss(values, exp.values[mb], exp.returns[mb], m, clip=cfg.value_clip)
+                vf_loss = clipped_value_loss(values, old_values, returns, m, clip=cfg.value_clip)
                 loss = pg_loss + cfg.value_coef * vf_loss
                 if self.ptx_data is not None:  # PPO-ptx: γ E_pretrain[log π(x)], as a loss
                     _, ptx_loss = self.policy(*self.ptx_data.get_batch("train", self.ptx_generator))
