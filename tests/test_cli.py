@@ -78,3 +78,22 @@ def test_resume_takes_the_model_shape_from_the_checkpoint(text_file, tmp_path, c
                "--eval-interval", "10", "--eval-iters", "2", "--no-progress"]  # no model flags repeated
     assert main(resumed) == 0
     assert "resuming from step 40" in capsys.readouterr().out
+
+
+def test_train_defaults_are_the_documented_ones(text_file, tmp_path):
+    """The defaults that --help describes (chosen on a megabyte of English, benchmarks/train_defaults.py): nanoGPT's
+    architecture choices at 2 x 128, and GPT-2's (biases, tanh GELU) one option away."""
+    from minigpt.checkpoint import load_model
+
+    out = tmp_path / "run"
+    assert main(["train", "--text", str(text_file), "--out", str(out), "--max-iters", "2", "--eval-interval", "2",
+                 "--eval-iters", "1", "--no-progress"]) == 0
+    config = load_model(out).config
+    assert (config.n_layer, config.n_embd, config.block_size, config.bias, config.activation) == (2, 128, 64, False,
+                                                                                                   "gelu")
+    help_text = subprocess.run([sys.executable, "-m", "minigpt", "train", "-h"], capture_output=True, text=True).stdout
+    assert "(default: 3000)" in help_text and "(default: 0.003)" in help_text
+    assert main(["train", "--text", str(text_file), "--out", str(tmp_path / "gpt2"), "--max-iters", "1",
+                 "--eval-iters", "1", "--bias", "--activation", "gelu_tanh", "--no-progress"]) == 0
+    config = load_model(tmp_path / "gpt2").config
+    assert config.bias and config.activation == "gelu_tanh"
