@@ -2,7 +2,8 @@
 
 1. Training throughput on nanoGPT's CPU configuration (4 layers, 4 heads, 128 dims, block 64, batch 12,
    vocabulary 65): milliseconds per Trainer step, tokens per second, and the model-FLOPs rate as a fraction
-   of a large fp32 matmul's rate measured in the same run at the same thread count. Model FLOPs per token
+   of a large fp32 matmul's rate measured in the same run at the same thread count; and the same shape with
+   nanoGPT's own architecture (the exact GELU, no biases), which `minigpt train`'s defaults use. Model FLOPs per token
    are 6N + 12 * n_layer * n_embd * block_size (forward and backward, as in the PaLM paper's appendix B).
 2. Generation: 500 new tokens from a one-token prompt with a block-256 model of the same shape, with the
    KV cache and with full recomputation of the context at every step.
@@ -22,6 +23,7 @@ from minigpt import GPT, GPTConfig, LMData, Trainer, TrainConfig
 
 NANOGPT_CPU = dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)
 BATCH_SIZE = 12
+NANOGPT_ARCHITECTURE = dict(activation="gelu", bias=False)  # nanoGPT's own model: the exact GELU, no biases
 
 
 def matmul_gflops(n=2048, repeats=10):
@@ -36,9 +38,11 @@ def matmul_gflops(n=2048, repeats=10):
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
-def training_step_seconds(iters=60, warmup=10):
+def training_step_seconds(iters=60, warmup=10, **changes):
+    """The median Trainer step, on NANOGPT_CPU's shape with the course's model (GPT-2's tanh GELU and biases), or with
+    GPTConfig changes such as NANOGPT_ARCHITECTURE."""
     torch.manual_seed(0)
-    config = GPTConfig(**NANOGPT_CPU)
+    config = GPTConfig(**{**NANOGPT_CPU, **changes})
     model = GPT(config)
     tokens = torch.randint(0, config.vocab_size, (200_000,), generator=torch.Generator().manual_seed(0))
     data = LMData(tokens, config.block_size, BATCH_SIZE)
@@ -127,6 +131,10 @@ def main(argv=None):
         rows.append((f"training, {threads} thread(s)", f"{step * 1e3:.1f} ms/iter",
                      f"{BATCH_SIZE * NANOGPT_CPU['block_size'] / step:,.0f} tokens/s",
                      f"{model_gflops:.0f} GFLOP/s = {model_gflops / matmul:.2f} x matmul ({matmul:.0f} GFLOP/s)"))
+        nanogpt, _ = training_step_seconds(**NANOGPT_ARCHITECTURE)
+        rows.append((f"  nanoGPT's architecture (erf GELU, no biases), {threads}", f"{nanogpt * 1e3:.1f} ms/iter",
+                     f"{BATCH_SIZE * NANOGPT_CPU['block_size'] / nanogpt:,.0f} tokens/s",
+                     f"{step / nanogpt:.2f}x the course's model"))
     torch.set_num_threads(default_threads)
 
     cached, full = generation_seconds(True), generation_seconds(False)
