@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from .chat import END_OF_TURN, encode_prompts, prompt_turns, require_chat_tokens
 from .model import KVCache, set_dropout
+from .training import fusable
 
 
 @dataclass
@@ -351,8 +352,8 @@ class PPOTrainer:
         self.value = (value_model or ValueModel(reward_model)).requires_grad_(True)
         set_dropout(self.value.gpt, 0.0)
         self.parameters = [*self.policy.parameters(), *self.value.parameters()]
-        fused = all(p.device.type in ("cpu", "cuda") for p in self.parameters)  # one kernel, not a loop per tensor
-        self.optimizer = torch.optim.Adam(self.parameters, lr=config.learning_rate, eps=1e-5, fused=fused)
+        self.optimizer = torch.optim.Adam(self.parameters, lr=config.learning_rate, eps=1e-5,
+                                          fused=fusable(self.parameters))
         device = policy.lm_head.weight.device
         self.generator = torch.Generator(device).manual_seed(config.seed)  # prompts, samples and minibatches
         self.ptx_generator = torch.Generator().manual_seed(config.seed + 1)

@@ -63,8 +63,12 @@ def make_optimizer(model, config):
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    fused = all(p.device.type in ("cpu", "cuda") for p in params)  # one fused kernel instead of a loop
-    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(config.beta1, config.beta2), fused=fused)
+    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=(config.beta1, config.beta2), fused=fusable(params))
+
+
+def fusable(params):
+    """Whether torch's fused Adam/AdamW kernel (one kernel for all tensors, not a loop per tensor) can take these."""
+    return all(p.device.type in ("cpu", "cuda") for p in params)
 
 
 def lm_loss(model, batch):
