@@ -38,15 +38,21 @@ def matmul_gflops(n=2048, repeats=10):
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
-def training_step_seconds(iters=60, warmup=10, **changes):
-    """The median Trainer step, on NANOGPT_CPU's shape with the course's model (GPT-2's tanh GELU and biases), or with
-    GPTConfig changes such as NANOGPT_ARCHITECTURE."""
+def bench_trainer(config_changes=None, max_iters=1000, **train_changes):
+    """A Trainer of the benchmark's model on random tokens: NANOGPT_CPU's shape with the course's model (GPT-2's tanh
+    GELU and biases), or with GPTConfig changes such as NANOGPT_ARCHITECTURE; TrainConfig changes as keywords."""
     torch.manual_seed(0)
-    config = GPTConfig(**{**NANOGPT_CPU, **changes})
+    config = GPTConfig(**{**NANOGPT_CPU, **(config_changes or {})})
     model = GPT(config)
     tokens = torch.randint(0, config.vocab_size, (200_000,), generator=torch.Generator().manual_seed(0))
     data = LMData(tokens, config.block_size, BATCH_SIZE)
-    trainer = Trainer(model, data, TrainConfig(max_iters=warmup + iters, warmup_iters=10, progress=False))
+    return Trainer(model, data, TrainConfig(max_iters=max_iters, warmup_iters=10, progress=False, **train_changes))
+
+
+def training_step_seconds(iters=60, warmup=10, **changes):
+    """The median Trainer step of bench_trainer(changes), and its model."""
+    trainer = bench_trainer(changes, max_iters=warmup + iters)
+    model = trainer.model
     times = []
     for i in range(warmup + iters):
         start = time.perf_counter()

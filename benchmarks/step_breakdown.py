@@ -16,22 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
-from minigpt import GPT, GPTConfig, LMData, Trainer, TrainConfig
-
-from run import BATCH_SIZE, NANOGPT_CPU  # make bench's configuration
-
-
-def trainer():
-    torch.manual_seed(0)
-    config = GPTConfig(**NANOGPT_CPU)
-    tokens = torch.randint(0, config.vocab_size, (200_000,), generator=torch.Generator().manual_seed(0))
-    data = LMData(tokens, config.block_size, BATCH_SIZE)
-    return Trainer(GPT(config), data, TrainConfig(max_iters=1000, warmup_iters=10, progress=False))
+from run import BATCH_SIZE, NANOGPT_CPU, bench_trainer  # make bench's configuration
 
 
 def step_shares(steps=20):
     """(median ms per step, [(operator, share of the profiled CPU time)]) over `steps` steps after a warm-up."""
-    t = trainer()
+    t = bench_trainer()
     for _ in range(10):
         t.step()
     times = []

@@ -13,9 +13,7 @@ import time
 import torch
 import torch.nn as nn
 
-from minigpt import GPT, GPTConfig, LMData, Trainer, TrainConfig
-
-from run import BATCH_SIZE, NANOGPT_CPU  # make bench's configuration
+from run import bench_trainer  # make bench's model and data
 
 
 class NoAttention(nn.Module):
@@ -54,13 +52,10 @@ VARIANTS = {  # name: (GPTConfig changes, TrainConfig changes, a change to the b
 
 
 def trainer(config_changes, train_changes, change):
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(**{**NANOGPT_CPU, **config_changes}))
+    t = bench_trainer(config_changes, max_iters=10**6, **train_changes)
     if change is not None:
-        change(model)
-    tokens = torch.randint(0, NANOGPT_CPU["vocab_size"], (200_000,), generator=torch.Generator().manual_seed(0))
-    data = LMData(tokens, NANOGPT_CPU["block_size"], BATCH_SIZE)
-    return Trainer(model, data, TrainConfig(max_iters=10**6, warmup_iters=10, progress=False, **train_changes))
+        change(t.model)
+    return t
 
 
 def main(argv=None):
